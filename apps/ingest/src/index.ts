@@ -1,0 +1,2 @@
+export { Ingest } from './ingest.js';
+export { ingestEnv, type IngestConfig } from './config.js';

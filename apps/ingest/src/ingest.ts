@@ -1,0 +1,110 @@
+/**
+ * ingest: takes producers' entries from checkout:events, validates them against the contract,
+ * dead-letters what is invalid, and forwards each new event_id to the reserver's inbound stream
+ * in the same atomic step that records it (forward-2.lua), so a crash between the two can
+ * neither lose nor double an event. A duplicate event_id has no effect.
+ */
+import type { Redis } from '@holdfast/shared';
+import {
+  GROUPS,
+  Keys,
+  StreamWorker,
+  createRedis,
+  encodeInternalEvent,
+  runScript,
+  uniqueConsumerName,
+  validateCheckoutEvent,
+  workerMetrics,
+  type EntryResult,
+  type Logger,
+  type Registry,
+  type Service,
+  type StreamEntry,
+} from '@holdfast/shared';
+import type { IngestConfig } from './config.js';
+
+export class Ingest implements Service {
+  private readonly redis: Redis;
+  private readonly blocking: Redis;
+  private readonly worker: StreamWorker;
+  private readonly keys: Keys;
+  private readonly metrics: ReturnType<typeof workerMetrics>;
+
+  constructor(
+    private readonly cfg: IngestConfig,
+    private readonly log: Logger,
+    registry: Registry,
+  ) {
+    this.keys = new Keys(cfg.HOLDFAST_NAMESPACE, cfg.HOLDFAST_SHARD);
+    this.redis = createRedis(cfg.REDIS_URL, { name: 'holdfast-ingest' });
+    this.blocking = createRedis(cfg.REDIS_URL, { name: 'holdfast-ingest-read', blocking: true });
+    this.metrics = workerMetrics(registry);
+    this.worker = new StreamWorker({
+      redis: this.redis,
+      blocking: this.blocking,
+      stream: this.keys.streams.events,
+      group: GROUPS.ingest,
+      consumer: uniqueConsumerName('ingest', cfg.CONSUMER_NAME),
+      deadStream: this.keys.streams.dead,
+      batchSize: cfg.BATCH_SIZE,
+      blockMs: cfg.BLOCK_MS,
+      claimIdleMs: cfg.CLAIM_IDLE_MS,
+      maxDeliveries: cfg.MAX_DELIVERIES,
+      deadValueMaxBytes: cfg.DLQ_MAX_VALUE_BYTES,
+      consumerIdleMs: cfg.CONSUMER_IDLE_MS,
+      housekeepingMs: cfg.HOUSEKEEPING_MS,
+      log,
+      metrics: this.metrics,
+      handle: (entries, log) => this.handle(entries, log),
+    });
+  }
+
+  async handle(entries: StreamEntry[], log: Logger): Promise<EntryResult[]> {
+    const results: EntryResult[] = new Array(entries.length);
+    const p = this.redis.pipeline();
+    const queued: Array<{ index: number; type: string }> = [];
+    entries.forEach((e, index) => {
+      const v = validateCheckoutEvent(e.fields);
+      if (!v.ok) {
+        results[index] = { kind: 'dead', reason: v.reason, detail: v.detail };
+        this.metrics.processed.inc({ type: 'invalid', status: 'dead_letter' });
+        return;
+      }
+      const ev = v.value;
+      const sk = this.keys.shard();
+      runScript(p, 'forward', [sk.event(ev.eventId), sk.inbound], [
+        this.cfg.DEDUPE_TTL_SECONDS,
+        ...encodeInternalEvent(ev, e.id),
+      ]);
+      queued.push({ index, type: ev.type });
+    });
+    if (queued.length) {
+      const res = (await p.exec()) ?? [];
+      queued.forEach(({ index, type }, i) => {
+        const [err, forwarded] = res[i] ?? [new Error('no reply')];
+        if (err) {
+          log.warn({ err, entryId: entries[index]!.id }, 'forward failed; will be retried');
+          results[index] = { kind: 'retry' };
+          return;
+        }
+        results[index] = { kind: 'ack' };
+        this.metrics.processed.inc({ type, status: forwarded === 1 ? 'forwarded' : 'duplicate' });
+      });
+    }
+    return results;
+  }
+
+  async start(): Promise<void> {
+    await this.worker.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.worker.stop();
+    await Promise.allSettled([this.redis.quit(), this.blocking.quit()]);
+  }
+
+  health(): string | null {
+    if (this.redis.status !== 'ready') return `redis ${this.redis.status}`;
+    return this.worker.running ? null : 'worker stopped';
+  }
+}

@@ -1,0 +1,173 @@
+/**
+ * The reservation gate: typed calls of the decision scripts (reserve, confirm, cancel, extend,
+ * expireDue, restock, setLimit). The reserver queues many of them on one pipeline per batch;
+ * tests and the benchmark's physical-limit baseline drive the same calls directly.
+ */
+import type { ChainableCommander, Redis } from 'ioredis';
+import type { Keys } from './keys.js';
+import { runScript } from './lua/index.js';
+
+export interface GateConfig {
+  /** How long an event_id is remembered (dedupe window), seconds. */
+  dedupeTtlSeconds: number;
+  /** Approximate cap of checkout:outcomes (0 = never trimmed by holdfast). */
+  outcomesMaxLen: number;
+  holdDefaultSeconds: number;
+  holdMinSeconds: number;
+  holdMaxSeconds: number;
+  /** A hold's whole life, extensions included. */
+  holdMaxTotalSeconds: number;
+  /** How long a finished hold is kept so late events get a precise reason. */
+  finishedHoldTtlSeconds: number;
+}
+
+export type CheckoutCommand =
+  | {
+      type: 'reserve';
+      eventId: string;
+      checkoutId: string;
+      userId: string;
+      lines: Array<[string, number]>;
+      holdSeconds?: number | undefined;
+    }
+  | { type: 'confirm' | 'cancel'; eventId: string; checkoutId: string }
+  | { type: 'extend'; eventId: string; checkoutId: string; holdSeconds?: number | undefined };
+
+export type AdminCommand =
+  | { type: 'restock'; eventId: string; sku: string; qty: number }
+  | { type: 'set_limit'; eventId: string; sku: string; perUser: number };
+
+export type DecisionStatus =
+  | 'reserved'
+  | 'confirmed'
+  | 'cancelled'
+  | 'extended'
+  | 'rejected'
+  | 'duplicate';
+
+export interface Decision {
+  status: DecisionStatus;
+  reason?: string;
+  expiresAt?: number;
+}
+
+export class Gate {
+  constructor(
+    private readonly keys: Keys,
+    private readonly cfg: GateConfig,
+  ) {}
+
+  holdMs(requested: number | undefined): number {
+    const s = requested ?? this.cfg.holdDefaultSeconds;
+    return Math.min(this.cfg.holdMaxSeconds, Math.max(this.cfg.holdMinSeconds, s)) * 1000;
+  }
+
+  /** Queues the decision for one checkout command; `now` pins the clock (tests, benchmark). */
+  queue(p: ChainableCommander, cmd: CheckoutCommand, now?: number): ChainableCommander {
+    const sk = this.keys.shard();
+    const keys = [
+      sk.event(cmd.eventId),
+      sk.hold(cmd.checkoutId),
+      sk.holdsDue,
+      this.keys.streams.outcomes,
+      sk.ledger,
+      sk.prefix,
+    ];
+    const common = [
+      now ?? '',
+      cmd.eventId,
+      cmd.checkoutId,
+      this.cfg.dedupeTtlSeconds,
+      this.cfg.outcomesMaxLen,
+    ];
+    switch (cmd.type) {
+      case 'reserve':
+        return runScript(p, 'reserve', keys, [
+          ...common,
+          cmd.userId,
+          JSON.stringify(cmd.lines),
+          this.holdMs(cmd.holdSeconds),
+          this.cfg.holdMaxTotalSeconds * 1000,
+        ]);
+      case 'confirm':
+        return runScript(p, 'confirm', keys, [...common, this.cfg.finishedHoldTtlSeconds]);
+      case 'cancel':
+        return runScript(p, 'cancel', keys, [...common, this.cfg.finishedHoldTtlSeconds]);
+      case 'extend':
+        return runScript(p, 'extend', keys, [...common, this.holdMs(cmd.holdSeconds)]);
+    }
+  }
+
+  /** Runs one command on its own round trip (tests, CLI). */
+  async decide(client: Redis, cmd: CheckoutCommand, now?: number): Promise<Decision> {
+    const res = await this.queue(client.pipeline(), cmd, now).exec();
+    const [err, value] = res![0]!;
+    if (err) throw err;
+    return Gate.parse(value);
+  }
+
+  static parse(value: unknown): Decision {
+    const [status, reason, expiresAt] = value as [DecisionStatus, string, string];
+    const d: Decision = { status };
+    if (reason) d.reason = reason;
+    if (expiresAt) d.expiresAt = Number(expiresAt);
+    return d;
+  }
+
+  /** Releases holds past their deadline; returns how many were expired. */
+  expireDue(client: Redis, limit: number, now?: number): Promise<number> {
+    const sk = this.keys.shard();
+    return runScript<number>(
+      client,
+      'expireDue',
+      [sk.holdsDue, this.keys.streams.outcomes, sk.ledger, sk.prefix],
+      [now ?? '', limit, this.cfg.outcomesMaxLen, this.cfg.finishedHoldTtlSeconds],
+    );
+  }
+
+  queueAdmin(p: ChainableCommander, cmd: AdminCommand, now?: number): ChainableCommander {
+    const sk = this.keys.shard(this.keys.shardOfSku(cmd.sku));
+    const keys = [sk.adminEvent(cmd.eventId), sk.stock(cmd.sku), sk.skus, sk.ledger];
+    const value = cmd.type === 'restock' ? cmd.qty : cmd.perUser;
+    const script = cmd.type === 'restock' ? 'restock' : 'setLimit';
+    return runScript(p, script, keys, [
+      now ?? '',
+      cmd.eventId,
+      cmd.sku,
+      value,
+      this.cfg.dedupeTtlSeconds,
+    ]);
+  }
+
+  async admin(client: Redis, cmd: AdminCommand, now?: number): Promise<string> {
+    const res = await this.queueAdmin(client.pipeline(), cmd, now).exec();
+    const [err, value] = res![0]!;
+    if (err) throw err;
+    return (value as string[])[0]!;
+  }
+}
+
+export interface StockCounters {
+  total: number;
+  available: number;
+  held: number;
+  sold: number;
+  perUser: number;
+}
+
+/** Reads a SKU's counters (null if the SKU does not exist). */
+export async function readStock(
+  client: Redis,
+  keys: Keys,
+  sku: string,
+): Promise<StockCounters | null> {
+  const h = await client.hgetall(keys.shard(keys.shardOfSku(sku)).stock(sku));
+  if (!h.total && h.total !== '0') return null;
+  return {
+    total: Number(h.total),
+    available: Number(h.available),
+    held: Number(h.held),
+    sold: Number(h.sold),
+    perUser: Number(h.per_user ?? 0),
+  };
+}

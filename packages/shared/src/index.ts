@@ -1,0 +1,12 @@
+export * from './env.js';
+export * from './keys.js';
+export * from './redis.js';
+export * from './gate.js';
+export * from './lua/index.js';
+export * from './logger.js';
+export * from './metrics.js';
+export * from './shutdown.js';
+export * from './stream-worker.js';
+export * from './service.js';
+export * from './validation/index.js';
+export type { Redis, ChainableCommander } from 'ioredis';

@@ -1,0 +1,32 @@
+--[[
+  expireDue: releases up to `limit` holds whose deadline has passed. Any number of reserver
+  replicas may call it at once: a hold leaves holds:due in the same atomic call that releases
+  it, so no hold is released twice.
+
+  KEYS  1 holds:due  2 outcomes stream  3 ledger stream  4 shard prefix
+  ARGV  1 now ms ('' = Redis clock)  2 limit  3 outcomes maxlen  4 ttl s of a finished hold
+  Returns the number of holds expired.
+  Outcome: type 'expire', status 'expired', event_id 'expired:<checkout_id>:<n>' where n is
+  the hold's generation (unique per expiry, also if a checkout id is reused much later).
+]]
+--@include "common"
+
+local now = now_ms(ARGV[1])
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[2]))
+local prefix = KEYS[4]
+local expired = 0
+for _, checkout_id in ipairs(due) do
+  local hk = prefix .. 'hold:' .. checkout_id
+  local h = redis.call('HMGET', hk, 'state', 'user', 'lines', 'n')
+  if h[1] == 'active' then
+    local deltas = release_hold(prefix, h[2], cjson.decode(h[3]))
+    redis.call('HSET', hk, 'state', 'expired')
+    redis.call('EXPIRE', hk, ARGV[4])
+    local id = 'expired:' .. checkout_id .. ':' .. h[4]
+    emit_outcome(KEYS[2], ARGV[3], id, checkout_id, 'expire', 'expired', nil, nil, now)
+    emit_ledger(KEYS[3], 'expire:' .. checkout_id .. ':' .. h[4], 'expire', id, checkout_id, now, deltas)
+    expired = expired + 1
+  end
+  redis.call('ZREM', KEYS[1], checkout_id)
+end
+return expired

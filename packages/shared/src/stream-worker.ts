@@ -1,0 +1,385 @@
+/**
+ * The consumer-group worker every service uses.
+ *
+ *  - XREADGROUP in batches with BLOCK; on start it first takes back its own pending entries
+ *    (a restart under a stable CONSUMER_NAME);
+ *  - XAUTOCLAIM of entries idle past `claimIdleMs`, so a dead replica's work is taken over;
+ *  - an entry delivered more than `maxDeliveries` times is dead-lettered with a reason and acked;
+ *  - entries are acked only after the handler returned, i.e. after their effect is in Redis;
+ *    a dead letter and its ack go in one MULTI, so a crash can't write a dead letter twice;
+ *  - housekeeping: gauges for lag/pending, trimming that never drops an entry some group has
+ *    not acked, removal of long-idle consumers that hold nothing.
+ *
+ * The handler must be idempotent per entry (redelivery after a crash is normal); the services
+ * make it so with dedupe keys inside their Lua scripts.
+ */
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { WorkerMetrics } from './metrics.js';
+
+export interface StreamEntry {
+  id: string;
+  /** Flat field/value list, as XADD wrote it. */
+  fields: string[];
+  /** How many times the group has delivered this entry (1 on first delivery). */
+  deliveries: number;
+}
+
+export type EntryResult =
+  | { kind: 'ack' }
+  | { kind: 'dead'; reason: string; detail: string }
+  /** Leave pending: it is claimed again after claimIdleMs and counts as another delivery. */
+  | { kind: 'retry' };
+
+export interface StreamWorkerOptions {
+  /** Connection for ordinary commands. */
+  redis: Redis;
+  /** Dedicated connection for the blocking XREADGROUP. */
+  blocking: Redis;
+  stream: string;
+  group: string;
+  consumer: string;
+  deadStream: string;
+  batchSize: number;
+  blockMs: number;
+  claimIdleMs: number;
+  maxDeliveries: number;
+  /** Values longer than this are truncated in dead letters. */
+  deadValueMaxBytes?: number;
+  /** Remove other consumers idle this long that hold no pending entries. */
+  consumerIdleMs?: number;
+  /** Housekeeping (gauges, trimming, idle consumers) every this many ms; 0 = off. */
+  housekeepingMs?: number;
+  /** Trim acknowledged entries from the stream. */
+  trim?: boolean;
+  log: Logger;
+  metrics?: WorkerMetrics;
+  handle(entries: StreamEntry[], log: Logger): Promise<EntryResult[]>;
+}
+
+/** A consumer name unique per replica (host, pid and a random suffix). */
+export function uniqueConsumerName(prefix: string, configured?: string): string {
+  return configured ?? `${prefix}-${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+}
+
+type RawEntry = [string, string[] | null];
+
+const DEAD_META = ['reason', 'detail', 'source_stream', 'source_id', 'deliveries', 'truncated'];
+
+/** Builds the field list of a dead letter: metadata, then the original pairs. */
+export function deadLetterFields(
+  stream: string,
+  entry: StreamEntry,
+  reason: string,
+  detail: string,
+  maxValueBytes = 65_536,
+): string[] {
+  const out = [
+    'reason',
+    reason,
+    'detail',
+    detail.slice(0, 500),
+    'source_stream',
+    stream,
+    'source_id',
+    entry.id,
+    'deliveries',
+    String(entry.deliveries),
+  ];
+  let truncated = false;
+  const f = entry.fields;
+  for (let i = 0; i + 1 < f.length; i += 2) {
+    let name = f[i]!;
+    let value = f[i + 1]!;
+    if (Buffer.byteLength(name) > 1024) {
+      name = name.slice(0, 1024);
+      truncated = true;
+    }
+    if (DEAD_META.includes(name) || name.startsWith('original.')) name = `original.${name}`;
+    if (Buffer.byteLength(value) > maxValueBytes) {
+      value = Buffer.from(value).subarray(0, maxValueBytes).toString();
+      truncated = true;
+    }
+    out.push(name, value);
+  }
+  if (truncated) out.push('truncated', '1');
+  return out;
+}
+
+/** Recovers the original field list of a dead letter (for replay). */
+export function originalFields(deadFields: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i + 1 < deadFields.length; i += 2) {
+    const name = deadFields[i]!;
+    if (DEAD_META.includes(name)) continue;
+    out.push(name.startsWith('original.') ? name.slice('original.'.length) : name, deadFields[i + 1]!);
+  }
+  return out;
+}
+
+function nextId(id: string): string {
+  const [ms, seq] = id.split('-');
+  return `${ms}-${BigInt(seq ?? '0') + 1n}`;
+}
+
+function cmpId(a: string, b: string): number {
+  const [am, as] = a.split('-').map(BigInt) as [bigint, bigint];
+  const [bm, bs] = b.split('-').map(BigInt) as [bigint, bigint];
+  return am === bm ? (as === bs ? 0 : as < bs ? -1 : 1) : am < bm ? -1 : 1;
+}
+
+/**
+ * The oldest id some group of `stream` still needs: entries below it are acked by every group.
+ * Returns null when there is nothing that may be trimmed safely (no groups).
+ */
+export async function safeTrimPoint(redis: Redis, stream: string): Promise<string | null> {
+  const groups = (await redis.xinfo('GROUPS', stream).catch(() => [])) as unknown[][];
+  if (!groups.length) return null;
+  let min: string | null = null;
+  for (const g of groups) {
+    const info = toObject(g);
+    const name = String(info.name);
+    let need: string;
+    if (Number(info.pending) > 0) {
+      const summary = (await redis.xpending(stream, name)) as [number, string, string, unknown];
+      need = summary[1];
+    } else {
+      need = nextId(String(info['last-delivered-id']));
+    }
+    if (min === null || cmpId(need, min) < 0) min = need;
+  }
+  return min;
+}
+
+function toObject(flat: unknown[]): Record<string, unknown> {
+  const o: Record<string, unknown> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) o[String(flat[i])] = flat[i + 1];
+  return o;
+}
+
+export class StreamWorker {
+  private stopping = false;
+  private loop: Promise<void> | undefined;
+  private stopped: Promise<void> | undefined;
+  private housekeeping: NodeJS.Timeout | undefined;
+  private nextClaimAt = 0;
+  private claimCursor = '0-0';
+  private consecutiveErrors = 0;
+  /** Last time a batch completed or a read returned (for /healthz). */
+  lastProgressAt = Date.now();
+  private readonly log: Logger;
+
+  constructor(private readonly o: StreamWorkerOptions) {
+    this.log = o.log.child({ stream: o.stream, group: o.group, consumer: o.consumer });
+  }
+
+  async start(): Promise<void> {
+    await this.ensureGroup();
+    if (this.o.housekeepingMs) {
+      this.housekeeping = setInterval(() => {
+        this.runHousekeeping().catch((err) => this.log.warn({ err }, 'housekeeping failed'));
+      }, this.o.housekeepingMs);
+      this.housekeeping.unref();
+    }
+    this.loop = this.run();
+  }
+
+  /** Stops reading, finishes and acks the batch in hand. Safe to call twice. */
+  stop(): Promise<void> {
+    this.stopped ??= (async () => {
+      this.stopping = true;
+      if (this.housekeeping) clearInterval(this.housekeeping);
+      await this.loop;
+    })();
+    return this.stopped;
+  }
+
+  get running(): boolean {
+    return this.loop !== undefined && !this.stopping;
+  }
+
+  private async ensureGroup(): Promise<void> {
+    try {
+      // From id 0: entries producers added while the fleet was down are processed too.
+      await this.o.redis.xgroup('CREATE', this.o.stream, this.o.group, '0', 'MKSTREAM');
+    } catch (err) {
+      if (!String((err as Error).message).includes('BUSYGROUP')) throw err;
+    }
+  }
+
+  private async run(): Promise<void> {
+    try {
+      await this.recoverOwnPending();
+    } catch (err) {
+      this.log.warn({ err }, 'could not recover own pending entries; XAUTOCLAIM will');
+    }
+    while (!this.stopping) {
+      try {
+        if (Date.now() >= this.nextClaimAt) await this.claimIdle();
+        if (this.stopping) break;
+        const entries = await this.readNew();
+        this.lastProgressAt = Date.now();
+        if (entries.length) await this.process(entries);
+        this.consecutiveErrors = 0;
+      } catch (err) {
+        if (this.stopping) break;
+        this.consecutiveErrors++;
+        const wait = Math.min(5_000, 50 * 2 ** Math.min(this.consecutiveErrors, 7));
+        this.log.warn({ err, wait }, 'batch failed; entries stay pending');
+        await new Promise((r) => setTimeout(r, wait));
+      }
+    }
+  }
+
+  private async recoverOwnPending(): Promise<void> {
+    for (;;) {
+      const rows = (await this.o.redis.xpending(
+        this.o.stream,
+        this.o.group,
+        '-',
+        '+',
+        this.o.batchSize,
+        this.o.consumer,
+      )) as Array<[string, string, number, number]>;
+      if (!rows.length) return;
+      // XCLAIM to ourselves counts a delivery, so a poison entry that crashes the process
+      // reaches maxDeliveries across restarts.
+      const claimed = (await this.o.redis.xclaim(
+        this.o.stream,
+        this.o.group,
+        this.o.consumer,
+        0,
+        ...rows.map((r) => r[0]),
+      )) as RawEntry[];
+      const counts = new Map(rows.map((r) => [r[0], Number(r[3]) + 1]));
+      const present = new Set(claimed.map((c) => c[0]));
+      const gone = rows.map((r) => r[0]).filter((id) => !present.has(id));
+      if (gone.length) await this.o.redis.xack(this.o.stream, this.o.group, ...gone);
+      this.log.info({ count: claimed.length }, 'recovered own pending entries');
+      await this.process(claimed.map(([id, fields]) => ({ id, fields: fields ?? [], deliveries: counts.get(id) ?? 1 })));
+    }
+  }
+
+  private async claimIdle(): Promise<void> {
+    const res = (await this.o.redis.xautoclaim(
+      this.o.stream,
+      this.o.group,
+      this.o.consumer,
+      this.o.claimIdleMs,
+      this.claimCursor,
+      'COUNT',
+      this.o.batchSize,
+    )) as [string, RawEntry[], string[]?];
+    const [cursor, raw] = res;
+    this.claimCursor = cursor;
+    // Scan the whole PEL in steps; once through, rest until a fraction of the idle bound passes.
+    if (cursor === '0-0') this.nextClaimAt = Date.now() + Math.max(250, this.o.claimIdleMs / 4);
+    const entries = raw.filter((e) => e[1] !== null);
+    if (!entries.length) return;
+    const ids = entries.map((e) => e[0]);
+    const pend = (await this.o.redis.xpending(
+      this.o.stream,
+      this.o.group,
+      ids[0]!,
+      ids[ids.length - 1]!,
+      ids.length * 2 + 10,
+      this.o.consumer,
+    )) as Array<[string, string, number, number]>;
+    const counts = new Map(pend.map((p) => [p[0], Number(p[3])]));
+    this.log.info({ count: entries.length }, 'claimed idle entries from another consumer');
+    await this.process(
+      entries.map(([id, fields]) => ({ id, fields: fields ?? [], deliveries: counts.get(id) ?? 2 })),
+    );
+  }
+
+  private async readNew(): Promise<StreamEntry[]> {
+    const res = (await this.o.blocking.xreadgroup(
+      'GROUP',
+      this.o.group,
+      this.o.consumer,
+      'COUNT',
+      this.o.batchSize,
+      'BLOCK',
+      this.o.blockMs,
+      'STREAMS',
+      this.o.stream,
+      '>',
+    )) as Array<[string, RawEntry[]]> | null;
+    if (!res?.length) return [];
+    return res[0]![1].map(([id, fields]) => ({ id, fields: fields ?? [], deliveries: 1 }));
+  }
+
+  private async process(entries: StreamEntry[]): Promise<void> {
+    const tooMany = entries.filter((e) => e.deliveries > this.o.maxDeliveries);
+    const fresh = entries.filter((e) => e.deliveries <= this.o.maxDeliveries);
+    const results = new Map<string, EntryResult>();
+    for (const e of tooMany) {
+      results.set(e.id, {
+        kind: 'dead',
+        reason: 'max_deliveries',
+        detail: `delivered ${e.deliveries} times (limit ${this.o.maxDeliveries}) without success`,
+      });
+    }
+    if (fresh.length) {
+      const out = await this.o.handle(fresh, this.log);
+      fresh.forEach((e, i) => results.set(e.id, out[i] ?? { kind: 'retry' }));
+    }
+    await this.settle(entries, results);
+  }
+
+  /** Dead letters and acks of a batch in one MULTI: all or nothing. */
+  private async settle(entries: StreamEntry[], results: Map<string, EntryResult>): Promise<void> {
+    const multi = this.o.redis.multi();
+    const ackIds: string[] = [];
+    for (const e of entries) {
+      const r = results.get(e.id)!;
+      if (r.kind === 'retry') continue;
+      if (r.kind === 'dead') {
+        multi.xadd(
+          this.o.deadStream,
+          '*',
+          ...deadLetterFields(this.o.stream, e, r.reason, r.detail, this.o.deadValueMaxBytes),
+        );
+        this.o.metrics?.deadLetters.inc({ reason: r.reason });
+        this.log.warn({ entryId: e.id, reason: r.reason, detail: r.detail }, 'dead-lettered');
+      }
+      ackIds.push(e.id);
+    }
+    if (!ackIds.length) return;
+    multi.xack(this.o.stream, this.o.group, ...ackIds);
+    const res = await multi.exec();
+    const failed = res?.find(([err]) => err);
+    if (failed) throw failed[0];
+    this.lastProgressAt = Date.now();
+  }
+
+  async runHousekeeping(): Promise<void> {
+    const r = this.o.redis;
+    const groups = (await r.xinfo('GROUPS', this.o.stream)) as unknown[][];
+    for (const g of groups) {
+      const info = toObject(g);
+      if (info.name !== this.o.group) continue;
+      this.o.metrics?.pending.set({ stream: this.o.stream, group: this.o.group }, Number(info.pending));
+      if (info.lag !== null && info.lag !== undefined) {
+        this.o.metrics?.lag.set({ stream: this.o.stream, group: this.o.group }, Number(info.lag));
+      }
+    }
+    if (this.o.trim !== false) {
+      const point = await safeTrimPoint(r, this.o.stream);
+      if (point) await r.xtrim(this.o.stream, 'MINID', '~', point);
+    }
+    if (this.o.consumerIdleMs) {
+      const consumers = (await r.xinfo('CONSUMERS', this.o.stream, this.o.group)) as unknown[][];
+      for (const c of consumers) {
+        const info = toObject(c);
+        if (info.name === this.o.consumer) continue;
+        if (Number(info.pending) === 0 && Number(info.idle) > this.o.consumerIdleMs) {
+          await r.xgroup('DELCONSUMER', this.o.stream, this.o.group, String(info.name));
+          this.log.info({ removed: info.name }, 'removed idle consumer');
+        }
+      }
+    }
+  }
+}
