@@ -1,0 +1,100 @@
+/**
+ * Runs holdfast services as real child processes for end-to-end tests: each gets the test's
+ * namespace/database through its environment and METRICS_PORT=0; the harness learns the port
+ * from the service's "started" log line and waits for it.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+export const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+const TSX = `${REPO_ROOT}node_modules/tsx/dist/loader.mjs`;
+
+export type ServiceName = 'ingest' | 'reserver' | 'ledger-writer' | 'reconciler';
+
+export interface RunningService {
+  name: ServiceName;
+  proc: ChildProcess;
+  port: number;
+  /** Log lines (parsed JSON) seen so far. */
+  logs: Array<Record<string, unknown>>;
+  exited: Promise<number | null>;
+  kill(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export async function startService(
+  name: ServiceName,
+  env: Record<string, string>,
+  opts: { startTimeoutMs?: number } = {},
+): Promise<RunningService> {
+  const proc = spawn(process.execPath, ['--import', TSX, `apps/${name}/src/main.ts`], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, METRICS_PORT: '0', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: Array<Record<string, unknown>> = [];
+  let stderr = '';
+  proc.stderr!.on('data', (d: Buffer) => {
+    stderr += d.toString();
+    if (stderr.length > 20_000) stderr = stderr.slice(-20_000);
+  });
+  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`${name} did not start in time; stderr: ${stderr}`)),
+      opts.startTimeoutMs ?? 30_000,
+    );
+    createInterface({ input: proc.stdout! }).on('line', (line) => {
+      try {
+        const rec = JSON.parse(line) as Record<string, unknown>;
+        logs.push(rec);
+        if (logs.length > 5_000) logs.splice(0, 1_000);
+        if (rec.msg === 'started') {
+          clearTimeout(timer);
+          resolve(Number(rec.metricsPort));
+        }
+      } catch {
+        /* not JSON: ignore */
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`${name} exited with ${code} before starting; stderr: ${stderr}`));
+    });
+  });
+  return {
+    name,
+    proc,
+    port,
+    logs,
+    exited,
+    async kill(signal: NodeJS.Signals = 'SIGTERM') {
+      if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
+      proc.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** Stops every service (SIGTERM), tolerating ones already gone. */
+export async function stopAll(services: RunningService[]): Promise<void> {
+  await Promise.allSettled(services.map((s) => s.kill('SIGTERM')));
+}
+
+/** Fetches a service's /metrics and returns the value of one sample (sum over label sets). */
+export async function scrapeMetric(port: number, name: string, labels: Record<string, string> = {}) {
+  const body = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  let sum = 0;
+  let found = false;
+  for (const line of body.split('\n')) {
+    if (!line.startsWith(name)) continue;
+    const m = /^([a-z_:]+)(\{([^}]*)\})? (\S+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const ls = m[3] ?? '';
+    if (Object.entries(labels).every(([k, v]) => ls.includes(`${k}="${v}"`))) {
+      sum += Number(m[4]);
+      found = true;
+    }
+  }
+  return found ? sum : undefined;
+}
