@@ -19,7 +19,10 @@ const CHECKOUT_TYPES: ReadonlySet<string> = new Set(['reserve', 'confirm', 'canc
  * `per_user` (0–1 000 000; 0 = no limit). Same id, size and duplicate-field rules as
  * `checkout:events`; unknown fields are ignored. Never throws on any `fields`.
  */
-export function validateAdminEvent(fields: string[], limits?: Partial<ValidationLimits>): ValidationResult<AdminEvent> {
+export function validateAdminEvent(
+  fields: string[],
+  limits?: Partial<ValidationLimits>,
+): ValidationResult<AdminEvent> {
   const lim = resolveValidationLimits(limits);
   const f = collectFields(fields, lim.maxValueBytes);
   if (!(f instanceof Map)) return f;
@@ -28,7 +31,10 @@ export function validateAdminEvent(fields: string[], limits?: Partial<Validation
   if (type === undefined) return reject('missing_field', 'field "type" is missing');
   if (type !== 'restock' && type !== 'set_limit') {
     if (CHECKOUT_TYPES.has(type)) {
-      return reject('wrong_stream', `type "${type}" is a checkout event: send it to checkout:events, not inventory:admin`);
+      return reject(
+        'wrong_stream',
+        `type "${type}" is a checkout event: send it to checkout:events, not inventory:admin`,
+      );
     }
     return reject('unknown_type', `type ${preview(type)} is not one of restock, set_limit`);
   }
@@ -45,14 +51,16 @@ export function validateAdminEvent(fields: string[], limits?: Partial<Validation
 
   if (type === 'restock') {
     const raw = f.get('qty');
-    if (raw === undefined) return reject('missing_field', 'field "qty" is missing (required for restock)');
+    if (raw === undefined)
+      return reject('missing_field', 'field "qty" is missing (required for restock)');
     const qty = parseDecimal(raw, 1, MAX_RESTOCK_QTY);
     if (typeof qty !== 'number') return reject('bad_qty', `field "qty" ${qty}`);
     return { ok: true, value: { type, eventId, sku, qty } };
   }
 
   const raw = f.get('per_user');
-  if (raw === undefined) return reject('missing_field', 'field "per_user" is missing (required for set_limit)');
+  if (raw === undefined)
+    return reject('missing_field', 'field "per_user" is missing (required for set_limit)');
   const perUser = parseDecimal(raw, 0, MAX_PER_USER);
   if (typeof perUser !== 'number') return reject('invalid_field', `field "per_user" ${perUser}`);
   return { ok: true, value: { type, eventId, sku, perUser } };

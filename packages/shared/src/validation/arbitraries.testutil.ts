@@ -30,36 +30,76 @@ export const checkoutEventArb: fc.Arbitrary<CheckoutEvent> = fc.oneof(
       lines: r.lines.map(([s, q]): [string, number] => [s, q]),
       ...(holdSeconds === undefined ? {} : { holdSeconds }),
     })),
-  fc.record({ type: fc.constantFrom('confirm' as const, 'cancel' as const), eventId: idArb, checkoutId: idArb }),
+  fc
+    .record({
+      type: fc.constantFrom('confirm' as const, 'cancel' as const),
+      eventId: idArb,
+      checkoutId: idArb,
+    })
+    .map((r): CheckoutEvent => ({ ...r })), // fc.record objects have a null prototype
   fc
     .record({ eventId: idArb, checkoutId: idArb, holdSeconds: holdArb })
-    .map(({ holdSeconds, ...r }): CheckoutEvent => ({ type: 'extend', ...r, ...(holdSeconds === undefined ? {} : { holdSeconds }) })),
+    .map(({ holdSeconds, ...r }): CheckoutEvent => ({
+      type: 'extend',
+      ...r,
+      ...(holdSeconds === undefined ? {} : { holdSeconds }),
+    })),
 );
 
 /** Renders a valid event as a producer would send it (the sku/qty shorthand when asked and possible). */
-export function toProducerFields(ev: CheckoutEvent, shorthand: boolean, extra: string[] = []): string[] {
+export function toProducerFields(
+  ev: CheckoutEvent,
+  shorthand: boolean,
+  extra: string[] = [],
+): string[] {
   const out = ['type', ev.type, 'event_id', ev.eventId, 'checkout_id', ev.checkoutId];
   if (ev.type === 'reserve') {
     out.push('user_id', ev.userId);
     const first = ev.lines[0];
-    if (shorthand && ev.lines.length === 1 && first) out.push('sku', first[0], 'qty', String(first[1]));
+    if (shorthand && ev.lines.length === 1 && first)
+      out.push('sku', first[0], 'qty', String(first[1]));
     else out.push('lines', JSON.stringify(ev.lines.map(([sku, qty]) => ({ sku, qty }))));
   }
-  if (ev.type !== 'confirm' && ev.type !== 'cancel' && ev.holdSeconds !== undefined) {
+  if ((ev.type === 'reserve' || ev.type === 'extend') && ev.holdSeconds !== undefined) {
     out.push('hold_seconds', String(ev.holdSeconds));
   }
   return [...out, ...extra];
 }
 
 export const KNOWN_NAMES = [
-  'type', 'event_id', 'checkout_id', 'user_id', 'lines', 'sku', 'qty', 'hold_seconds', 'per_user', 'src_id',
+  'type',
+  'event_id',
+  'checkout_id',
+  'user_id',
+  'lines',
+  'sku',
+  'qty',
+  'hold_seconds',
+  'per_user',
+  'src_id',
 ];
 
 /** Values that are often almost right, so the deep paths of the validators get exercised. */
 export const interestingValue = fc.oneof(
   fc.constantFrom(
-    'reserve', 'confirm', 'cancel', 'extend', 'restock', 'set_limit',
-    '', ' ', '0', '1', '-1', '1e3', '10000', '10001', '[]', '{}', 'null', '1700000000000-0',
+    'reserve',
+    'confirm',
+    'cancel',
+    'extend',
+    'restock',
+    'set_limit',
+    '',
+    ' ',
+    '0',
+    '1',
+    '-1',
+    '1e3',
+    '10000',
+    '10001',
+    '[]',
+    '{}',
+    'null',
+    '1700000000000-0',
   ),
   shortId,
   fc.string(),
@@ -79,7 +119,9 @@ export const interestingValue = fc.oneof(
     )
     .map((a) => JSON.stringify(a)),
   fc
-    .array(fc.tuple(fc.oneof(shortId, fc.string()), fc.integer({ min: -2, max: 10_002 })), { maxLength: 60 })
+    .array(fc.tuple(fc.oneof(shortId, fc.string()), fc.integer({ min: -2, max: 10_002 })), {
+      maxLength: 60,
+    })
     .map((a) => JSON.stringify(a)),
 );
 
@@ -113,7 +155,8 @@ const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
 export function mutated(valid: fc.Arbitrary<string[]>): fc.Arbitrary<string[]> {
   return fc.tuple(valid, fc.array(mutationArb, { maxLength: 3 })).map(([fields, muts]) => {
     const pairs: Array<[string, string]> = [];
-    for (let i = 0; i + 1 < fields.length; i += 2) pairs.push([fields[i] as string, fields[i + 1] as string]);
+    for (let i = 0; i + 1 < fields.length; i += 2)
+      pairs.push([fields[i] as string, fields[i + 1] as string]);
     for (const m of muts) {
       if (m.kind === 'add') pairs.push([m.name, m.value]);
       else if (pairs.length > 0) {

@@ -42,9 +42,15 @@ export function validateCheckoutEvent(
 
   if (type !== 'reserve' && type !== 'confirm' && type !== 'cancel' && type !== 'extend') {
     if (ADMIN_TYPES.has(type)) {
-      return reject('wrong_stream', `type "${type}" is an operator event: send it to inventory:admin, not checkout:events`);
+      return reject(
+        'wrong_stream',
+        `type "${type}" is an operator event: send it to inventory:admin, not checkout:events`,
+      );
     }
-    return reject('unknown_type', `type ${preview(type)} is not one of reserve, confirm, cancel, extend`);
+    return reject(
+      'unknown_type',
+      `type ${preview(type)} is not one of reserve, confirm, cancel, extend`,
+    );
   }
 
   const ids = readIds(f);
@@ -60,12 +66,16 @@ export function validateCheckoutEvent(
       if (typeof hold === 'object') return hold;
       return {
         ok: true,
-        value: hold === undefined ? { type, eventId, checkoutId } : { type, eventId, checkoutId, holdSeconds: hold },
+        value:
+          hold === undefined
+            ? { type, eventId, checkoutId }
+            : { type, eventId, checkoutId, holdSeconds: hold },
       };
     }
     case 'reserve': {
       const userId = f.get('user_id');
-      if (userId === undefined) return reject('missing_field', 'field "user_id" is missing (required for reserve)');
+      if (userId === undefined)
+        return reject('missing_field', 'field "user_id" is missing (required for reserve)');
       const badUser = checkId('field "user_id"', userId);
       if (badUser) return badUser;
 
@@ -99,22 +109,41 @@ export function readIds(f: Map<string, string>): [eventId: string, checkoutId: s
 }
 
 /** A reserve's lines: `lines` JSON, or the `sku` + `qty` shorthand, never both. */
-function readReserveLines(f: Map<string, string>, lim: Readonly<ValidationLimits>): ReserveLine[] | Rejection {
+function readReserveLines(
+  f: Map<string, string>,
+  lim: Readonly<ValidationLimits>,
+): ReserveLine[] | Rejection {
   const raw = f.get('lines');
   const sku = f.get('sku');
   const qty = f.get('qty');
   if (raw !== undefined) {
     if (sku !== undefined || qty !== undefined) {
-      const which = sku !== undefined && qty !== undefined ? '"sku" and "qty"' : sku !== undefined ? '"sku"' : '"qty"';
-      return reject('ambiguous_lines', `reserve has both "lines" and ${which}: send either lines or the sku/qty shorthand`);
+      const which =
+        sku !== undefined && qty !== undefined
+          ? '"sku" and "qty"'
+          : sku !== undefined
+            ? '"sku"'
+            : '"qty"';
+      return reject(
+        'ambiguous_lines',
+        `reserve has both "lines" and ${which}: send either lines or the sku/qty shorthand`,
+      );
     }
     return parseLines(raw, 'objects', lim);
   }
   if (sku === undefined && qty === undefined) {
     return reject('missing_field', 'reserve needs "lines" or both "sku" and "qty"');
   }
-  if (sku === undefined) return reject('missing_field', 'field "sku" is missing (the shorthand needs both "sku" and "qty")');
-  if (qty === undefined) return reject('missing_field', 'field "qty" is missing (the shorthand needs both "sku" and "qty")');
+  if (sku === undefined)
+    return reject(
+      'missing_field',
+      'field "sku" is missing (the shorthand needs both "sku" and "qty")',
+    );
+  if (qty === undefined)
+    return reject(
+      'missing_field',
+      'field "qty" is missing (the shorthand needs both "sku" and "qty")',
+    );
   const badSku = checkId('field "sku"', sku);
   if (badSku) return badSku;
   const n = parseDecimal(qty, 1, lim.maxLineQty);

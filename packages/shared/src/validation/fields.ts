@@ -28,7 +28,10 @@ export function reject(reason: RejectReason, detail: string): Rejection {
 export function preview(s: string): string {
   const head = s.length > PREVIEW_CHARS ? s.slice(0, PREVIEW_CHARS) : s;
   // JSON.stringify escapes quotes, backslashes and control characters; escape non-ASCII too.
-  const quoted = JSON.stringify(head).replace(/[^\x20-\x7E]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  const quoted = JSON.stringify(head).replace(
+    /[^\x20-\x7E]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
   return s.length > PREVIEW_CHARS ? `${quoted}… (${s.length} chars)` : quoted;
 }
 
@@ -49,28 +52,45 @@ export function utf8Bytes(s: string): number {
  * an oversized name or value (before anything parses it) and a repeated name.
  * Returns the Map, or a Rejection.
  */
-export function collectFields(fields: unknown, maxValueBytes: number): Map<string, string> | Rejection {
+export function collectFields(
+  fields: unknown,
+  maxValueBytes: number,
+): Map<string, string> | Rejection {
   if (!Array.isArray(fields)) return reject('invalid_field', 'entry is not a field/value array');
   const n = fields.length;
   if (n % 2 !== 0) {
     const last = fields[n - 1];
-    const name = typeof last === 'string' && !exceedsUtf8Bytes(last, maxValueBytes) ? ` ${preview(last)}` : '';
-    return reject('invalid_field', `entry has an odd number of items (${n}): field${name} has no value`);
+    const name =
+      typeof last === 'string' && !exceedsUtf8Bytes(last, maxValueBytes) ? ` ${preview(last)}` : '';
+    return reject(
+      'invalid_field',
+      `entry has an odd number of items (${n}): field${name} has no value`,
+    );
   }
   const map = new Map<string, string>();
   for (let i = 0; i < n; i += 2) {
     const name: unknown = fields[i];
     const value: unknown = fields[i + 1];
     if (typeof name !== 'string' || typeof value !== 'string') {
-      return reject('invalid_field', `entry item ${typeof name !== 'string' ? i : i + 1} is not a string`);
+      return reject(
+        'invalid_field',
+        `entry item ${typeof name !== 'string' ? i : i + 1} is not a string`,
+      );
     }
     if (exceedsUtf8Bytes(name, maxValueBytes)) {
-      return reject('field_too_large', `a field name is ${utf8Bytes(name)} bytes; the limit is ${maxValueBytes} bytes`);
+      return reject(
+        'field_too_large',
+        `a field name is ${utf8Bytes(name)} bytes; the limit is ${maxValueBytes} bytes`,
+      );
     }
     if (exceedsUtf8Bytes(value, maxValueBytes)) {
-      return reject('field_too_large', `field ${preview(name)} is ${utf8Bytes(value)} bytes; the limit is ${maxValueBytes} bytes`);
+      return reject(
+        'field_too_large',
+        `field ${preview(name)} is ${utf8Bytes(value)} bytes; the limit is ${maxValueBytes} bytes`,
+      );
     }
-    if (map.has(name)) return reject('duplicate_field', `field ${preview(name)} appears more than once`);
+    if (map.has(name))
+      return reject('duplicate_field', `field ${preview(name)} appears more than once`);
     map.set(name, value);
   }
   return map;
@@ -91,7 +111,12 @@ export function idProblem(s: string): string {
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     if (c < 0x21 || c > 0x7e) {
-      const what = c === 0x20 ? 'a space' : c < 0x20 || c === 0x7f ? 'a control character' : 'a non-ASCII character';
+      const what =
+        c === 0x20
+          ? 'a space'
+          : c < 0x20 || c === 0x7f
+            ? 'a control character'
+            : 'a non-ASCII character';
       return `contains ${what} (U+${c.toString(16).toUpperCase().padStart(4, '0')}) at position ${i}`;
     }
   }
@@ -148,12 +173,22 @@ export type LinesFormat = 'objects' | 'tuples';
  *  - `tuples`: the internal canonical format, `[["A", 2], …]` (exactly two items per line).
  * Size is checked before parsing, and nesting depth before JSON.parse.
  */
-export function parseLines(raw: string, format: LinesFormat, limits: Readonly<ValidationLimits>): ReserveLine[] | Rejection {
+export function parseLines(
+  raw: string,
+  format: LinesFormat,
+  limits: Readonly<ValidationLimits>,
+): ReserveLine[] | Rejection {
   if (exceedsUtf8Bytes(raw, limits.maxLinesBytes)) {
-    return reject('field_too_large', `field "lines" is ${utf8Bytes(raw)} bytes; the limit for lines is ${limits.maxLinesBytes} bytes`);
+    return reject(
+      'field_too_large',
+      `field "lines" is ${utf8Bytes(raw)} bytes; the limit for lines is ${limits.maxLinesBytes} bytes`,
+    );
   }
   if (jsonDepthExceeds(raw, MAX_LINES_JSON_DEPTH)) {
-    return reject('bad_lines', `field "lines" nests brackets deeper than ${MAX_LINES_JSON_DEPTH} levels`);
+    return reject(
+      'bad_lines',
+      `field "lines" nests brackets deeper than ${MAX_LINES_JSON_DEPTH} levels`,
+    );
   }
   let parsed: unknown;
   try {
@@ -163,12 +198,19 @@ export function parseLines(raw: string, format: LinesFormat, limits: Readonly<Va
   }
   const shape = format === 'objects' ? '[{"sku": "…", "qty": n}, …]' : '[["SKU", qty], …]';
   if (!Array.isArray(parsed)) {
-    return reject('bad_lines', `field "lines" must be a JSON array ${shape}; got ${jsonKind(parsed)}`);
+    return reject(
+      'bad_lines',
+      `field "lines" must be a JSON array ${shape}; got ${jsonKind(parsed)}`,
+    );
   }
   const count = parsed.length;
-  if (count === 0) return reject('bad_lines', 'field "lines" is an empty array; a reserve needs at least 1 line');
+  if (count === 0)
+    return reject('bad_lines', 'field "lines" is an empty array; a reserve needs at least 1 line');
   if (count > limits.maxLines) {
-    return reject('too_many_lines', `field "lines" has ${count} lines; the limit is ${limits.maxLines}`);
+    return reject(
+      'too_many_lines',
+      `field "lines" has ${count} lines; the limit is ${limits.maxLines}`,
+    );
   }
   const out: ReserveLine[] = new Array<ReserveLine>(count);
   const seen = new Set<string>();
@@ -179,7 +221,10 @@ export function parseLines(raw: string, format: LinesFormat, limits: Readonly<Va
     let hasQty: boolean;
     if (format === 'objects') {
       if (item === null || typeof item !== 'object' || Array.isArray(item)) {
-        return reject('bad_lines', `lines[${i}] must be an object {"sku": "…", "qty": n}; got ${jsonKind(item)}`);
+        return reject(
+          'bad_lines',
+          `lines[${i}] must be an object {"sku": "…", "qty": n}; got ${jsonKind(item)}`,
+        );
       }
       const o = item as Record<string, unknown>;
       sku = Object.hasOwn(o, 'sku') ? o.sku : undefined;
@@ -187,23 +232,38 @@ export function parseLines(raw: string, format: LinesFormat, limits: Readonly<Va
       qty = hasQty ? o.qty : undefined;
     } else {
       if (!Array.isArray(item) || item.length !== 2) {
-        return reject('bad_lines', `lines[${i}] must be a ["SKU", qty] pair; got ${jsonKind(item)}`);
+        return reject(
+          'bad_lines',
+          `lines[${i}] must be a ["SKU", qty] pair; got ${jsonKind(item)}`,
+        );
       }
       sku = item[0];
       qty = item[1];
       hasQty = true;
     }
     if (sku === undefined) return reject('bad_lines', `lines[${i}].sku is missing`);
-    if (typeof sku !== 'string') return reject('bad_lines', `lines[${i}].sku must be a string; got ${jsonKind(sku)}`);
-    if (!ID_RE.test(sku)) return reject('bad_lines', `lines[${i}].sku ${idProblem(sku)}: ${ID_RULE}; got ${preview(sku)}`);
+    if (typeof sku !== 'string')
+      return reject('bad_lines', `lines[${i}].sku must be a string; got ${jsonKind(sku)}`);
+    if (!ID_RE.test(sku))
+      return reject(
+        'bad_lines',
+        `lines[${i}].sku ${idProblem(sku)}: ${ID_RULE}; got ${preview(sku)}`,
+      );
     if (!hasQty) return reject('bad_qty', `lines[${i}].qty is missing`);
     if (typeof qty !== 'number') {
-      return reject('bad_qty', `lines[${i}].qty must be a JSON integer (not a string); got ${jsonKind(qty)}`);
+      return reject(
+        'bad_qty',
+        `lines[${i}].qty must be a JSON integer (not a string); got ${jsonKind(qty)}`,
+      );
     }
     if (!Number.isInteger(qty) || qty < 1 || qty > limits.maxLineQty) {
-      return reject('bad_qty', `lines[${i}].qty must be an integer between 1 and ${limits.maxLineQty}; got ${String(qty)}`);
+      return reject(
+        'bad_qty',
+        `lines[${i}].qty must be an integer between 1 and ${limits.maxLineQty}; got ${String(qty)}`,
+      );
     }
-    if (seen.has(sku)) return reject('duplicate_sku', `SKU ${preview(sku)} appears in more than one line`);
+    if (seen.has(sku))
+      return reject('duplicate_sku', `SKU ${preview(sku)} appears in more than one line`);
     seen.add(sku);
     out[i] = [sku, qty];
   }
@@ -228,7 +288,10 @@ function jsonKind(v: unknown): string {
 }
 
 /** Reads an optional `hold_seconds` field. */
-export function parseHoldSeconds(value: string | undefined, maxHoldSeconds: number): number | undefined | Rejection {
+export function parseHoldSeconds(
+  value: string | undefined,
+  maxHoldSeconds: number,
+): number | undefined | Rejection {
   if (value === undefined) return undefined;
   const n = parseDecimal(value, 1, maxHoldSeconds);
   return typeof n === 'number' ? n : reject('invalid_field', `field "hold_seconds" ${n}`);

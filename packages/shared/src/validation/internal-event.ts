@@ -42,7 +42,10 @@ export function encodeInternalEvent(ev: CheckoutEvent, srcId: string): string[] 
  * defensively with the same rules: a bad one is rejected with a reason, never thrown.
  * Pass the same `limits` ingest uses.
  */
-export function decodeInternalEvent(fields: string[], limits?: Partial<ValidationLimits>): ValidationResult<InternalEvent> {
+export function decodeInternalEvent(
+  fields: string[],
+  limits?: Partial<ValidationLimits>,
+): ValidationResult<InternalEvent> {
   const lim = resolveValidationLimits(limits);
   const f = collectFields(fields, lim.maxValueBytes);
   if (!(f instanceof Map)) return f;
@@ -51,9 +54,15 @@ export function decodeInternalEvent(fields: string[], limits?: Partial<Validatio
   if (type === undefined) return reject('missing_field', 'field "type" is missing');
   if (type !== 'reserve' && type !== 'confirm' && type !== 'cancel' && type !== 'extend') {
     if (type === 'restock' || type === 'set_limit') {
-      return reject('wrong_stream', `type "${type}" is an operator event and does not belong on the internal checkout stream`);
+      return reject(
+        'wrong_stream',
+        `type "${type}" is an operator event and does not belong on the internal checkout stream`,
+      );
     }
-    return reject('unknown_type', `type ${preview(type)} is not one of reserve, confirm, cancel, extend`);
+    return reject(
+      'unknown_type',
+      `type ${preview(type)} is not one of reserve, confirm, cancel, extend`,
+    );
   }
 
   const ids = readIds(f);
@@ -63,7 +72,10 @@ export function decodeInternalEvent(fields: string[], limits?: Partial<Validatio
   const srcId = f.get('src_id');
   if (srcId === undefined) return reject('missing_field', 'field "src_id" is missing');
   if (!STREAM_ID_RE.test(srcId)) {
-    return reject('invalid_field', `field "src_id" must be a stream entry id like 1700000000000-0; got ${preview(srcId)}`);
+    return reject(
+      'invalid_field',
+      `field "src_id" must be a stream entry id like 1700000000000-0; got ${preview(srcId)}`,
+    );
   }
 
   let ev: CheckoutEvent;
@@ -75,16 +87,21 @@ export function decodeInternalEvent(fields: string[], limits?: Partial<Validatio
     case 'extend': {
       const hold = parseHoldSeconds(f.get('hold_seconds'), MAX_HOLD_SECONDS);
       if (typeof hold === 'object') return hold;
-      ev = hold === undefined ? { type, eventId, checkoutId } : { type, eventId, checkoutId, holdSeconds: hold };
+      ev =
+        hold === undefined
+          ? { type, eventId, checkoutId }
+          : { type, eventId, checkoutId, holdSeconds: hold };
       break;
     }
     case 'reserve': {
       const userId = f.get('user_id');
-      if (userId === undefined) return reject('missing_field', 'field "user_id" is missing (required for reserve)');
+      if (userId === undefined)
+        return reject('missing_field', 'field "user_id" is missing (required for reserve)');
       const badUser = checkId('field "user_id"', userId);
       if (badUser) return badUser;
       const raw = f.get('lines');
-      if (raw === undefined) return reject('missing_field', 'field "lines" is missing (required for reserve)');
+      if (raw === undefined)
+        return reject('missing_field', 'field "lines" is missing (required for reserve)');
       const lines = parseLines(raw, 'tuples', lim);
       if (!Array.isArray(lines)) return lines;
       const hold = parseHoldSeconds(f.get('hold_seconds'), MAX_HOLD_SECONDS);

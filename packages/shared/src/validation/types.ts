@@ -107,7 +107,12 @@ export type AdminEventType = AdminEvent['type'];
 /** A decoded entry of the internal ingest → reserver stream. */
 export type InternalEvent = CheckoutEvent & { srcId: string };
 
-export const CHECKOUT_EVENT_TYPES: readonly CheckoutEventType[] = ['reserve', 'confirm', 'cancel', 'extend'];
+export const CHECKOUT_EVENT_TYPES: readonly CheckoutEventType[] = [
+  'reserve',
+  'confirm',
+  'cancel',
+  'extend',
+];
 export const ADMIN_EVENT_TYPES: readonly AdminEventType[] = ['restock', 'set_limit'];
 
 /** Ids (`event_id`, `checkout_id`, `user_id`, `sku`) are 1–128 characters. */
@@ -159,8 +164,11 @@ const resolvedCache = new WeakMap<object, Readonly<ValidationLimits>>();
  * a bad value fails at start. Results are cached per input object, so passing the same object
  * on every call costs one WeakMap lookup.
  */
-export function resolveValidationLimits(limits?: Partial<ValidationLimits>): Readonly<ValidationLimits> {
-  if (limits === undefined || limits === DEFAULT_VALIDATION_LIMITS) return DEFAULT_VALIDATION_LIMITS;
+export function resolveValidationLimits(
+  limits?: Partial<ValidationLimits>,
+): Readonly<ValidationLimits> {
+  if (limits === undefined || limits === DEFAULT_VALIDATION_LIMITS)
+    return DEFAULT_VALIDATION_LIMITS;
   const cached = resolvedCache.get(limits);
   if (cached !== undefined) return cached;
   const merged = {
@@ -173,7 +181,9 @@ export function resolveValidationLimits(limits?: Partial<ValidationLimits>): Rea
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const where = issue?.path.join('.') ?? '?';
-    throw new Error(`invalid validation limit ${where}: ${issue?.message ?? 'invalid'} (got ${String(merged[where as keyof typeof merged])})`);
+    throw new Error(
+      `invalid validation limit ${where}: ${issue?.message ?? 'invalid'} (got ${String(merged[where as keyof typeof merged])})`,
+    );
   }
   const resolved = Object.freeze(parsed.data);
   resolvedCache.set(limits, resolved);
