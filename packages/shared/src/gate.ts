@@ -139,6 +139,25 @@ export class Gate {
     ]);
   }
 
+  /**
+   * Arms a SKU Redis does not know from MySQL's books (see seed-4.lua). Returns 'exists' and
+   * changes nothing when Redis already has the SKU.
+   */
+  async seed(
+    client: Redis,
+    row: { sku: string; total: number; sold: number; held: number; perUser: number },
+    now?: number,
+  ): Promise<'seeded' | 'exists'> {
+    const sk = this.keys.shard(this.keys.shardOfSku(row.sku));
+    const [status] = await runScript<string[]>(
+      client,
+      'seed',
+      [sk.stock(row.sku), sk.skus, sk.ledger, sk.seq],
+      [now ?? '', row.sku, row.total, row.sold, row.held, row.perUser],
+    );
+    return status as 'seeded' | 'exists';
+  }
+
   async admin(client: Redis, cmd: AdminCommand, now?: number): Promise<string> {
     const res = await this.queueAdmin(client.pipeline(), cmd, now).exec();
     const [err, value] = res![0]!;

@@ -153,6 +153,13 @@ export async function safeTrimPoint(redis: Redis, stream: string): Promise<strin
   return min;
 }
 
+/** A flat field/value list as an object (last value wins). */
+export function toFields(flat: string[]): Record<string, string> {
+  const o: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) o[flat[i]!] = flat[i + 1]!;
+  return o;
+}
+
 function toObject(flat: unknown[]): Record<string, unknown> {
   const o: Record<string, unknown> = {};
   for (let i = 0; i + 1 < flat.length; i += 2) o[String(flat[i])] = flat[i + 1];
@@ -194,6 +201,20 @@ export class StreamWorker {
       await this.loop;
     })();
     return this.stopped;
+  }
+
+  /**
+   * Resets the idle time of entries this consumer is still working on (XCLAIM … JUSTID does
+   * not count a delivery), so a long retry — MySQL down — is not mistaken for a dead replica.
+   */
+  async touch(ids: string[]): Promise<void> {
+    if (!ids.length) return;
+    await this.o.redis.xclaim(this.o.stream, this.o.group, this.o.consumer, 0, ...ids, 'JUSTID');
+  }
+
+  /** True once stop() was called: long-running handlers should give their batch back. */
+  get stopRequested(): boolean {
+    return this.stopping;
   }
 
   get running(): boolean {

@@ -21,6 +21,8 @@ export const SCRIPT_NAMES = [
   'restock',
   'setLimit',
   'forward',
+  'snapshot',
+  'seed',
 ] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 

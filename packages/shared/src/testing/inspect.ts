@@ -4,14 +4,11 @@
  */
 import type { Redis } from 'ioredis';
 import type { Keys } from '../keys.js';
+import { toFields } from '../stream-worker.js';
 
 export type Fields = Record<string, string>;
 
-export function toFields(flat: string[]): Fields {
-  const o: Fields = {};
-  for (let i = 0; i + 1 < flat.length; i += 2) o[flat[i]!] = flat[i + 1]!;
-  return o;
-}
+export { toFields };
 
 /** Every entry of a stream, oldest first, read in pages. */
 export async function readStream(redis: Redis, stream: string): Promise<Array<{ id: string } & Fields>> {

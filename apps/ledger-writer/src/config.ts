@@ -1,0 +1,20 @@
+import { z } from 'zod';
+import { commonEnv, int, metricsPort, mysqlUrl, workerEnv } from '@holdfast/shared';
+
+/** Every setting of the ledger-writer, parsed once at start (see README, Configuration). */
+export const ledgerWriterEnv = z.object({
+  ...commonEnv,
+  ...workerEnv,
+  ...metricsPort(9103),
+  MYSQL_URL: mysqlUrl,
+  /** Entries per MySQL transaction (upper bound; under light load batches are smaller). */
+  BATCH_SIZE: int(1_000, 1, 5_000),
+  /** Ceiling on ledger rows written per second by this replica (MySQL stays healthy). 0 = none. */
+  LEDGER_MAX_ROWS_PER_SECOND: int(20_000, 0, 10_000_000),
+  /** Ledger entries are never dead-lettered for MySQL being down: only a huge count does it. */
+  MAX_DELIVERIES: int(1_000, 1, 1_000_000),
+  MYSQL_POOL_SIZE: int(4, 1, 64),
+  /** Backoff cap between retries while MySQL is down or deadlocking. */
+  RETRY_MAX_MS: int(10_000, 10, 300_000),
+});
+export type LedgerWriterConfig = z.infer<typeof ledgerWriterEnv>;

@@ -1,0 +1,3 @@
+export { Reconciler } from './reconciler.js';
+export { reconcileAll, reconcileShard, type ReconcileReport, type SkuVariance } from './reconcile.js';
+export { reconcilerEnv, type ReconcilerConfig } from './config.js';
