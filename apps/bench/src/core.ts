@@ -1,0 +1,86 @@
+/**
+ * Core throughput: one reserver replica against the same Lua gate driven directly with deep
+ * pipelining (the physical limit), measured in the same run on the same Redis.
+ *   pnpm --filter @holdfast/bench exec tsx src/core.ts [events]
+ */
+import { Gate, Keys, createRedis, encodeInternalEvent, type CheckoutEvent } from '@holdfast/shared';
+import { deleteNamespace, randomId } from '../../../packages/shared/src/testing/fixtures.js';
+import { startService } from '../../../packages/shared/src/testing/processes.js';
+
+const N = Number(process.argv[2] ?? 200_000);
+const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const gateCfg = {
+  dedupeTtlSeconds: 3600, outcomesMaxLen: 0, holdDefaultSeconds: 600, holdMinSeconds: 1,
+  holdMaxSeconds: 3600, holdMaxTotalSeconds: 7200, finishedHoldTtlSeconds: 3600,
+};
+
+function events(n: number): CheckoutEvent[] {
+  // 100 SKUs with plenty of stock: mostly successful single-line reserves.
+  return Array.from({ length: n }, (_, i) => ({
+    type: 'reserve', eventId: `e${i}`, checkoutId: `c${i}`, userId: `u${i}`,
+    lines: [[`S${i % 100}`, 1]],
+  }));
+}
+
+async function arm(gate: Gate, r: ReturnType<typeof createRedis>) {
+  for (let s = 0; s < 100; s++) await gate.admin(r, { type: 'restock', eventId: `a${s}`, sku: `S${s}`, qty: 1_000_000 });
+}
+
+async function direct(): Promise<number> {
+  const ns = `bench${randomId()}:`;
+  const keys = new Keys(ns, 'main');
+  const r = createRedis(url, { name: 'bench-direct' });
+  const gate = new Gate(keys, gateCfg);
+  await arm(gate, r);
+  const evs = events(N);
+  const t0 = performance.now();
+  const depth = 8; // pipelines in flight
+  const size = 1000;
+  let next = 0;
+  await Promise.all(Array.from({ length: depth }, async () => {
+    while (next < evs.length) {
+      const chunk = evs.slice(next, next + size);
+      next += size;
+      const p = r.pipeline();
+      for (const e of chunk) gate.queue(p, e);
+      await p.exec();
+    }
+  }));
+  const rate = N / ((performance.now() - t0) / 1000);
+  await deleteNamespace(r, ns);
+  r.disconnect();
+  return rate;
+}
+
+async function viaReserver(): Promise<number> {
+  const ns = `bench${randomId()}:`;
+  const keys = new Keys(ns, 'main');
+  const r = createRedis(url, { name: 'bench-reserver' });
+  const gate = new Gate(keys, gateCfg);
+  await arm(gate, r);
+  const evs = events(N);
+  // Pre-fill the reserver's inbound stream, then time one replica draining it.
+  for (let i = 0; i < evs.length; i += 1000) {
+    const p = r.pipeline();
+    evs.slice(i, i + 1000).forEach((e) => p.xadd(keys.shard().inbound, '*', ...encodeInternalEvent(e, `${Date.now()}-0`)));
+    await p.exec();
+  }
+  const t0 = performance.now();
+  const svc = await startService('reserver', { REDIS_URL: url, HOLDFAST_NAMESPACE: ns, OUTCOMES_MAXLEN: '0', BATCH_SIZE: process.env.BATCH_SIZE ?? '500' });
+  const startedAt = performance.now();
+  for (;;) {
+    const len = await r.xlen(keys.streams.outcomes);
+    if (len >= N) break;
+    await new Promise((res) => setTimeout(res, 20));
+  }
+  const rate = N / ((performance.now() - startedAt) / 1000);
+  void t0;
+  await svc.kill('SIGTERM');
+  await deleteNamespace(r, ns);
+  r.disconnect();
+  return rate;
+}
+
+const d = await direct();
+const s = await viaReserver();
+console.log(JSON.stringify({ events: N, directLuaPerSec: Math.round(d), oneReserverPerSec: Math.round(s), ratio: +(s / d).toFixed(2) }));
