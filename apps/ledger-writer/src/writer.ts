@@ -13,6 +13,7 @@ import {
   Keys,
   StreamWorker,
   createRedis,
+  fault,
   uniqueConsumerName,
   workerMetrics,
   type EntryResult,
@@ -93,8 +94,12 @@ export class LedgerWriter implements Service {
       await this.pacer.take(entries.reduce((n, e) => n + e.lines.length, 0));
       const end = this.lm.writeLatency.startTimer();
       try {
-        const res = await applyLedgerBatch(this.pool, this.keys.defaultShard, entries);
+        const res = await applyLedgerBatch(this.pool, this.keys.defaultShard, entries, {
+          onRetry: (label) => this.lm.retries.inc({ reason: label }),
+          beforeCommit: () => fault('ledger.before_commit'),
+        });
         end();
+        fault('ledger.after_commit');
         this.mysqlHealthy = true;
         this.lm.batchSize.observe(entries.length);
         this.lm.rowsWritten.inc(res.rowsWritten);

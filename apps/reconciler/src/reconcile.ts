@@ -33,7 +33,11 @@ export interface SkuVariance {
   inFlight: Counters;
   /** redis − (mysql + in flight − committed after the snapshot), per field. */
   diff: Counters;
-  /** The field difference of largest magnitude (signed): what the gauge shows. */
+  /**
+   * What the gauge shows: the difference in `available` (the units that can still be sold,
+   * where a drift turns into oversell or lost sales); when `available` agrees but another
+   * counter does not, that counter's difference (largest magnitude, signed).
+   */
   variance: number;
 }
 
@@ -162,8 +166,8 @@ export async function reconcileShard(redis: Redis, pool: Pool, keys: Keys, shard
     const f = inFlight.get(sku) ?? [0, 0, 0, 0];
     const a = after.get(sku) ?? [0, 0, 0, 0];
     const diff = r.map((v, i) => v - (m[i]! + f[i]! - a[i]!)) as Counters;
-    let variance = 0;
-    for (const d of diff) if (Math.abs(d) > Math.abs(variance)) variance = d;
+    let variance = diff[1];
+    if (variance === 0) for (const d of diff) if (Math.abs(d) > Math.abs(variance)) variance = d;
     if (variance !== 0) {
       variances.push({ sku, redis: r, mysql: m, inFlight: f, diff, variance });
       totalAbs += Math.abs(variance);

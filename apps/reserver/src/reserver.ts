@@ -14,6 +14,7 @@ import {
   StreamWorker,
   createRedis,
   decodeInternalEvent,
+  fault,
   streamIdMs,
   uniqueConsumerName,
   validateAdminEvent,
@@ -100,6 +101,7 @@ export class Reserver implements Service {
     });
     if (!queued.length) return results;
     const res = (await p.exec()) ?? [];
+    fault('reserver.after_decide');
     const decidedAt = Date.now();
     queued.forEach(({ index, type, srcMs }, i) => {
       const [err, value] = res[i] ?? [new Error('no reply')];

@@ -10,3 +10,4 @@ export * from './stream-worker.js';
 export * from './service.js';
 export * from './validation/index.js';
 export type { Redis, ChainableCommander } from 'ioredis';
+export * from './fault.js';

@@ -18,6 +18,7 @@ import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { WorkerMetrics } from './metrics.js';
+import { fault } from './fault.js';
 
 export interface StreamEntry {
   id: string;
@@ -310,6 +311,7 @@ export class StreamWorker {
     )) as Array<[string, string, number, number]>;
     const counts = new Map(pend.map((p) => [p[0], Number(p[3])]));
     this.log.info({ count: entries.length }, 'claimed idle entries from another consumer');
+    fault('worker.after_claim');
     await this.process(
       entries.map(([id, fields]) => ({ id, fields: fields ?? [], deliveries: counts.get(id) ?? 2 })),
     );
