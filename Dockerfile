@@ -21,9 +21,7 @@ RUN npm i -g pnpm@9.15.9 \
 # SIGTERM it signals tsx directly (tsx relays it once to the service) and waits for the
 # service's graceful shutdown. With the default shell, pnpm kills `sh` and exits at once, the
 # container stops, and the service is killed in the middle of its batch.
-ENV CI=true \
-    PNPM_HOME=/pnpm \
-    npm_config_store_dir=/pnpm/store \
+ENV npm_config_store_dir=/pnpm/store \
     npm_config_update_notifier=false \
     npm_config_shell_emulator=true
 WORKDIR /app
@@ -32,11 +30,11 @@ WORKDIR /app
 FROM base AS deps
 # 1. Download every package named by the lockfile. This layer only changes with the lockfile.
 COPY pnpm-lock.yaml pnpm-workspace.yaml ./
-RUN pnpm fetch
+RUN CI=true pnpm fetch
 # 2. The sources, then a frozen, offline install from the store filled above (workspace links,
 #    bin links, install scripts). tsx is a devDependency, so dev dependencies are installed.
 COPY . .
-RUN pnpm install --frozen-lockfile --offline
+RUN CI=true pnpm install --frozen-lockfile --offline
 
 # ---------------------------------------------------------------------------------------------
 FROM base AS runtime
