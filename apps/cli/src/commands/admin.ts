@@ -1,0 +1,72 @@
+/**
+ * `holdfast restock` and `holdfast limit`: XADD an admin entry to inventory:admin and, by
+ * default, wait until the reserver applied it (its admin dedupe key turns 'd').
+ */
+import { randomUUID } from 'node:crypto';
+import { readStock, validateAdminEvent } from '@holdfast/shared';
+import type { Context } from '../connect.js';
+import { CliError, EXIT, usageError } from '../errors.js';
+
+export interface AdminOptions {
+  eventId?: string;
+  /** Wait for the reserver (default true). */
+  wait?: boolean;
+  /** Seconds to wait (default 10). */
+  timeout?: number;
+}
+
+type AdminFields = { type: 'restock'; qty: string } | { type: 'set_limit'; per_user: string };
+
+export async function sendAdmin(
+  ctx: Context,
+  sku: string,
+  what: AdminFields,
+  opts: AdminOptions,
+  out: (line: string) => void,
+): Promise<number> {
+  const eventId = opts.eventId ?? randomUUID();
+  const fields =
+    what.type === 'restock'
+      ? ['type', 'restock', 'event_id', eventId, 'sku', sku, 'qty', what.qty]
+      : ['type', 'set_limit', 'event_id', eventId, 'sku', sku, 'per_user', what.per_user];
+  // The reserver would dead-letter an invalid entry: refuse it here instead, as a usage error.
+  const valid = validateAdminEvent(fields);
+  if (!valid.ok) throw usageError(valid.detail);
+
+  const redis = await ctx.redis();
+  const keys = ctx.keys;
+  const dedupe = keys.shard(keys.shardOfSku(sku)).adminEvent(eventId);
+  const label =
+    what.type === 'restock'
+      ? `restock ${sku} +${what.qty}`
+      : `limit ${sku} per_user=${what.per_user}`;
+
+  if ((await redis.get(dedupe)) === 'd') {
+    out(`${label}: event_id ${eventId} was already applied; nothing sent`);
+    return EXIT.ok;
+  }
+  const entryId = await redis.xadd(keys.streams.admin, '*', ...fields);
+  out(`sent ${label} (event_id ${eventId}, entry ${entryId} on ${keys.streams.admin})`);
+  if (opts.wait === false) return EXIT.ok;
+
+  const timeoutS = opts.timeout ?? 10;
+  const deadline = Date.now() + timeoutS * 1000;
+  for (;;) {
+    if ((await redis.get(dedupe)) === 'd') break;
+    if (Date.now() >= deadline) {
+      throw new CliError(
+        `${label} was not applied within ${timeoutS}s: no reserver seems to be running ` +
+          `(the entry stays on ${keys.streams.admin} and is applied when a reserver starts)`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const s = await readStock(redis, keys, sku);
+  const now = s
+    ? what.type === 'restock'
+      ? `total ${s.total}, available ${s.available}, held ${s.held}, sold ${s.sold}`
+      : `per_user limit ${s.perUser || 'none'}`
+    : 'SKU not found';
+  out(`applied: ${sku} now ${now}`);
+  return EXIT.ok;
+}

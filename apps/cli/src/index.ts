@@ -1,0 +1,3 @@
+export { run, buildProgram } from './program.js';
+export { EXIT, CliError } from './errors.js';
+export * from './fleet/supervisor.js';

@@ -1,0 +1,154 @@
+/**
+ * restock / limit through a real reserver, the "no reserver" deadline, and config/usage errors.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Keys, createRedis, readStock, type Redis } from '@holdfast/shared';
+import { isolatedEnv, type IsolatedEnv } from '@holdfast/shared/testing';
+import {
+  startService,
+  stopAll,
+  type RunningService,
+} from '../../../packages/shared/src/testing/processes.js';
+import { runCli } from './helpers.js';
+
+describe('holdfast restock / limit with a reserver', () => {
+  let env: IsolatedEnv;
+  let redis: Redis;
+  let keys: Keys;
+  let services: RunningService[] = [];
+
+  beforeAll(async () => {
+    env = await isolatedEnv({ mysql: false });
+    keys = new Keys(env.namespace, 'main');
+    redis = createRedis(env.redisUrl, { name: 'test' });
+    services = [await startService('reserver', { ...env.env, BLOCK_MS: '100' })];
+  });
+  afterAll(async () => {
+    await stopAll(services);
+    redis.disconnect();
+    await env.cleanup();
+  });
+
+  it('restock is applied by the reserver before the command returns', async () => {
+    const r = await runCli(['restock', 'SKU-1', '25'], env.env);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/applied: SKU-1 now total 25, available 25, held 0, sold 0/);
+    expect(await readStock(redis, keys, 'SKU-1')).toMatchObject({ total: 25, available: 25 });
+    // The entry is on the public admin stream, as the contract describes it.
+    const admin = (await redis.xrange(keys.streams.admin, '-', '+')) as Array<[string, string[]]>;
+    expect(admin).toHaveLength(1);
+    expect(admin[0]![1]).toEqual(
+      expect.arrayContaining(['type', 'restock', 'sku', 'SKU-1', 'qty', '25']),
+    );
+  });
+
+  it('is idempotent by --event-id', async () => {
+    const a = await runCli(['restock', 'SKU-2', '10', '--event-id', 'po-1'], env.env);
+    expect(a.code).toBe(0);
+    const b = await runCli(['restock', 'SKU-2', '10', '--event-id', 'po-1'], env.env);
+    expect(b.code).toBe(0);
+    expect(b.stdout).toMatch(/already applied/);
+    expect(await readStock(redis, keys, 'SKU-2')).toMatchObject({ total: 10 });
+  });
+
+  it('limit sets the per-user limit', async () => {
+    const r = await runCli(['limit', 'SKU-1', '3'], env.env);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/per_user limit 3/);
+    expect(await readStock(redis, keys, 'SKU-1')).toMatchObject({ perUser: 3 });
+  });
+
+  it('--no-wait only sends', async () => {
+    const r = await runCli(['restock', 'SKU-3', '1', '--no-wait'], env.env);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^sent restock SKU-3 \+1/);
+    expect(r.stdout).not.toMatch(/applied/);
+  });
+
+  it('rejects bad arguments with exit 2 before sending anything', async () => {
+    // The reserver trims applied entries: compare the stream's last generated id, not its length.
+    const lastId = async () => {
+      const info = (await redis.xinfo('STREAM', keys.streams.admin)) as unknown[];
+      return String(info[info.indexOf('last-generated-id') + 1]);
+    };
+    const before = await lastId();
+    const cases = [
+      ['restock', 'SKU-1', '0'],
+      ['restock', 'SKU-1', '1.5'],
+      ['restock', 'bad sku', '1'],
+      ['limit', 'SKU-1', '-1'],
+      ['restock', 'SKU-1'],
+      ['restock', 'SKU-1', '1', '--bogus'],
+    ];
+    const results = await Promise.all(cases.map((args) => runCli(args, env.env)));
+    results.forEach((r, i) => {
+      expect(r.code, cases[i]!.join(' ')).toBe(2);
+      expect(r.stderr.trim().length, cases[i]!.join(' ')).toBeGreaterThan(0);
+    });
+    expect(await lastId()).toBe(before);
+  });
+});
+
+describe('holdfast without a reserver', () => {
+  let env: IsolatedEnv;
+  beforeAll(async () => {
+    env = await isolatedEnv({ mysql: false });
+  });
+  afterAll(async () => {
+    await env.cleanup();
+  });
+
+  it('restock --wait exits 1 saying no reserver seems to be running', async () => {
+    const t0 = Date.now();
+    const r = await runCli(['restock', 'SKU-1', '5', '--wait', '--timeout', '2'], env.env);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/no reserver seems to be running/);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(2_000);
+  });
+
+  it('a bad environment variable exits 2 naming it, without printing the password', async () => {
+    const r = await runCli(['stock', 'show'], { ...env.env, REDIS_URL: 'http://user:hunter2@x' });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/REDIS_URL/);
+    expect(r.stderr).not.toMatch(/hunter2/);
+    const s = await runCli(['dlq', 'list'], { ...env.env, HOLDFAST_SHARD: 'no spaces' });
+    expect(s.code).toBe(2);
+    expect(s.stderr).toMatch(/HOLDFAST_SHARD/);
+  });
+
+  it('an unreachable Redis exits 1 with one line and no password', async () => {
+    const r = await runCli(['dlq', 'list'], {
+      ...env.env,
+      REDIS_URL: 'redis://:hunter2@127.0.0.1:1',
+    });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/cannot connect to Redis at redis:\/\/:\*\*\*@127\.0\.0\.1:1/);
+    expect(r.stderr).not.toMatch(/hunter2/);
+  });
+
+  it('demo / bench say "not built yet" until they exist', async () => {
+    for (const cmd of ['demo', 'bench']) {
+      // Once the module exists, running it is its own tests' business.
+      if (existsSync(fileURLToPath(new URL(`../src/${cmd}/index.ts`, import.meta.url)))) continue;
+      const r = await runCli([cmd], env.env);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(new RegExp(`${cmd}: not built yet`));
+    }
+  });
+
+  it('help exits 0, an unknown command 2', async () => {
+    const [a, b, c] = await Promise.all([
+      runCli(['--help'], env.env),
+      runCli(['dlq', 'replay', '--help'], env.env),
+      runCli(['frobnicate'], env.env),
+    ]);
+    expect(a.code).toBe(0);
+    expect(a.stdout).toMatch(/Exit codes/);
+    expect(b.code).toBe(0);
+    expect(c.code).toBe(2);
+  });
+});
