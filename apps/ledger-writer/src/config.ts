@@ -14,6 +14,12 @@ export const ledgerWriterEnv = z.object({
   /** Ledger entries are never dead-lettered for MySQL being down: only a huge count does it. */
   MAX_DELIVERIES: int(1_000, 1, 1_000_000),
   MYSQL_POOL_SIZE: int(4, 1, 64),
+  /**
+   * A change MySQL refuses (it would break an invariant) is first left pending: with several
+   * writers a confirm can reach MySQL before its reserve. After this many deliveries it is
+   * dead-lettered as an incident.
+   */
+  LEDGER_INCIDENT_DELIVERIES: int(5, 1, 1_000),
   /** Backoff cap between retries while MySQL is down or deadlocking. */
   RETRY_MAX_MS: int(10_000, 10, 300_000),
 });

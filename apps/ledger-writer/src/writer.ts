@@ -73,20 +73,25 @@ export class LedgerWriter implements Service {
   async handle(entries: StreamEntry[], log: Logger): Promise<EntryResult[]> {
     const results: EntryResult[] = new Array(entries.length);
     const valid: Array<{ index: number; entry: LedgerEntry }> = [];
+    const deliveries = new Map(entries.map((e) => [e.id, e.deliveries]));
     entries.forEach((e, index) => {
       const p = parseLedgerEntry(e.id, e.fields);
       if ('error' in p) results[index] = { kind: 'dead', reason: 'bad_ledger_entry', detail: p.error };
       else valid.push({ index, entry: p });
     });
     if (valid.length) {
-      const out = await this.applyWithRetry(valid.map((v) => v.entry), log);
+      const out = await this.applyWithRetry(valid.map((v) => v.entry), log, deliveries);
       valid.forEach((v, i) => (results[v.index] = out[i]!));
     }
     return results;
   }
 
   /** Applies a batch, retrying transient failures; isolates an entry MySQL refuses for good. */
-  private async applyWithRetry(entries: LedgerEntry[], log: Logger): Promise<EntryResult[]> {
+  private async applyWithRetry(
+    entries: LedgerEntry[],
+    log: Logger,
+    deliveries: Map<string, number>,
+  ): Promise<EntryResult[]> {
     for (let attempt = 0; ; attempt++) {
       if (attempt > 0 && this.worker.stopRequested) {
         return entries.map(() => ({ kind: 'retry' }) as const);
@@ -107,6 +112,11 @@ export class LedgerWriter implements Service {
         return entries.map((e) => {
           const inc = refused.get(e.changeId);
           if (!inc) return { kind: 'ack' } as const;
+          if ((deliveries.get(e.streamId) ?? 1) < this.cfg.LEDGER_INCIDENT_DELIVERIES) {
+            // Maybe out of order (its predecessor is still in flight elsewhere): try again later.
+            log.warn({ changeId: e.changeId, entryId: e.streamId, reason: inc.reason }, 'ledger change refused for now; will retry');
+            return { kind: 'retry' } as const;
+          }
           this.lm.incidents.inc({ reason: inc.reason });
           log.error({ changeId: e.changeId, entryId: e.streamId, incident: inc }, 'ledger incident: change refused');
           return { kind: 'dead', reason: 'ledger_incident', detail: `${inc.reason}: ${inc.detail}` } as const;
@@ -121,8 +131,8 @@ export class LedgerWriter implements Service {
           // Split to find the entry MySQL refuses; the others still go through.
           const mid = Math.ceil(entries.length / 2);
           return [
-            ...(await this.applyWithRetry(entries.slice(0, mid), log)),
-            ...(await this.applyWithRetry(entries.slice(mid), log)),
+            ...(await this.applyWithRetry(entries.slice(0, mid), log, deliveries)),
+            ...(await this.applyWithRetry(entries.slice(mid), log, deliveries)),
           ];
         }
         this.lm.retries.inc({ reason: label });

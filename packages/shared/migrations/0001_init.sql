@@ -52,6 +52,8 @@ CREATE TABLE IF NOT EXISTS inventory_ledger (
 
 -- Changes the ledger-writer refused (they would have broken an invariant, or were malformed).
 -- One row per (change, SKU); a redelivered incident bumps occurrences instead of adding a row.
+-- A refused change is re-evaluated when delivered again (it may have arrived before the changes
+-- it depends on); if it is applied then, resolved_at is set. Unresolved = resolved_at IS NULL.
 CREATE TABLE IF NOT EXISTS ledger_incidents (
   id           BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
   change_id    VARCHAR(300) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
@@ -63,6 +65,7 @@ CREATE TABLE IF NOT EXISTS ledger_incidents (
   occurrences  INT UNSIGNED NOT NULL DEFAULT 1,
   created_at   TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
   last_seen_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+  resolved_at  TIMESTAMP(3) NULL DEFAULT NULL,
   PRIMARY KEY (id),
   UNIQUE KEY ledger_incidents_change_sku (change_id, sku),
   KEY ledger_incidents_created (created_at)

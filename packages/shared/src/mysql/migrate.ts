@@ -120,13 +120,17 @@ export async function loadMigrations(dir = MIGRATIONS_DIR): Promise<MigrationFil
  * ('…', "…", `…`, with backslash escapes and doubled quotes) and comments (`-- `, `#`,
  * `/* … *\/`) are understood, so a `;` inside them never splits. A `;` followed by more SQL on
  * the same line is rejected: it would be two statements on one line. Comment-only chunks are
- * dropped; DELIMITER is not supported (no stored programs in migrations).
+ * dropped, and so are comments before a statement; DELIMITER is not supported (no stored programs in migrations).
  */
 export function splitSqlStatements(sql: string): string[] {
   const src = sql.replace(/\r\n?/g, '\n');
   const out: string[] = [];
-  let start = 0;
+  let start = 0; // where the current statement's code begins (leading comments dropped)
   let hasCode = false; // the current chunk has something other than whitespace and comments
+  const code = (pos: number) => {
+    if (!hasCode) start = pos;
+    hasCode = true;
+  };
   let i = 0;
   const n = src.length;
   const lineOf = (pos: number) => src.slice(0, pos).split('\n').length;
@@ -145,12 +149,12 @@ export function splitSqlStatements(sql: string): string[] {
       const end = src.indexOf('*/', i + 2);
       if (end < 0) throw new Error(`unterminated /* comment (line ${lineOf(i)})`);
       // Executable comments (/*! … */) are code for the server.
-      if (src[i + 2] === '!') hasCode = true;
+      if (src[i + 2] === '!') code(i);
       i = end + 2;
       continue;
     }
     if (c === "'" || c === '"' || c === '`') {
-      hasCode = true;
+      code(i);
       const open = i;
       i++;
       for (;;) {
@@ -181,7 +185,6 @@ export function splitSqlStatements(sql: string): string[] {
         );
       }
       if (hasCode) out.push(src.slice(start, i).trim());
-      start = i + 1;
       hasCode = false;
       i++;
       continue;
@@ -189,7 +192,7 @@ export function splitSqlStatements(sql: string): string[] {
     if (/^delimiter\s/i.test(src.slice(i, i + 10)) && (i === 0 || src[i - 1] === '\n')) {
       throw new Error(`DELIMITER is not supported (line ${lineOf(i)})`);
     }
-    if (!/\s/.test(c)) hasCode = true;
+    if (!/\s/.test(c)) code(i);
     i++;
   }
   if (hasCode) out.push(src.slice(start).trim());

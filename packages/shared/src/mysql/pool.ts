@@ -13,7 +13,13 @@
  */
 import { createPool, type Pool, type PoolOptions, type ConnectionOptions } from 'mysql2/promise';
 
-export type { Pool, PoolConnection, PoolOptions, RowDataPacket, ResultSetHeader } from 'mysql2/promise';
+export type {
+  Pool,
+  PoolConnection,
+  PoolOptions,
+  RowDataPacket,
+  ResultSetHeader,
+} from 'mysql2/promise';
 
 /**
  * Session sql_mode: MySQL 8's default minus ONLY_FULL_GROUP_BY, identical on MariaDB 10.11.
@@ -126,7 +132,8 @@ export function createMysqlPool(url: string, opts: MysqlPoolOptions = {}): Pool 
   // (The core pool's event carries the callback-style connection.)
   pool.pool.on('connection', (conn) => {
     conn.query(SESSION_INIT_SQL, (err: unknown) => {
-      // Should never happen; a session we could not configure is not used.
+      // Should never happen. A session we could not configure is destroyed: its first query
+      // fails as a connection error, which callers retry on a fresh connection.
       if (err) conn.destroy();
     });
   });
@@ -160,7 +167,8 @@ export const redactMysqlUrl = redactUrl;
  * integer, throwing instead of silently losing precision.
  */
 export function toSafeInteger(v: unknown, what = 'value'): number {
-  const n = typeof v === 'number' ? v : typeof v === 'string' || typeof v === 'bigint' ? Number(v) : NaN;
+  const n =
+    typeof v === 'number' ? v : typeof v === 'string' || typeof v === 'bigint' ? Number(v) : NaN;
   if (!Number.isSafeInteger(n)) throw new Error(`${what} is not a safe integer: ${String(v)}`);
   return n;
 }
