@@ -231,5 +231,18 @@ describe('holdfast stock load', () => {
     const missing = await runCli(['stock', 'load', 'NOPE'], env.env);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/not in MySQL's books: NOPE/);
+
+    // The release of the books' stale held unit went through the ledger: once the
+    // ledger-writer applied it, MySQL equals Redis for the seeded SKU.
+    const writer = await startService('ledger-writer', { ...env.env, ...FAST });
+    try {
+      await waitFor(async () => (await books(pool, 'OLD'))?.held === 0, { what: 'seed applied' });
+      expect(await books(pool, 'OLD')).toEqual({ total: 10, available: 8, held: 0, sold: 2 });
+      const rec = json(await runCli(['stock', 'show', 'OLD', '--json'], env.env));
+      expect(rec.varianceSource.ok).toBe(true);
+      expect(rec.skus.find((l: { sku: string }) => l.sku === 'OLD').variance).toBe(0);
+    } finally {
+      await stopAll([writer]);
+    }
   });
 });
