@@ -72,10 +72,12 @@ export class Ingest implements Service {
       }
       const ev = v.value;
       const sk = this.keys.shard();
-      runScript(p, 'forward', [sk.event(ev.eventId), sk.inbound], [
-        this.cfg.DEDUPE_TTL_SECONDS,
-        ...encodeInternalEvent(ev, e.id),
-      ]);
+      runScript(
+        p,
+        'forward',
+        [sk.event(ev.eventId), sk.inbound],
+        [this.cfg.DEDUPE_TTL_SECONDS, ...encodeInternalEvent(ev, e.id)],
+      );
       queued.push({ index, type: ev.type });
     });
     if (queued.length) {

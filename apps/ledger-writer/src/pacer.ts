@@ -15,7 +15,10 @@ export class Pacer {
     if (this.perSecond <= 0) return;
     for (;;) {
       const now = Date.now();
-      this.tokens = Math.min(this.perSecond, this.tokens + ((now - this.last) / 1000) * this.perSecond);
+      this.tokens = Math.min(
+        this.perSecond,
+        this.tokens + ((now - this.last) / 1000) * this.perSecond,
+      );
       this.last = now;
       // A batch larger than the bucket may go once the bucket is full (else it never would).
       if (this.tokens >= Math.min(n, this.perSecond)) {

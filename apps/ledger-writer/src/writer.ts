@@ -46,7 +46,10 @@ export class LedgerWriter implements Service {
   ) {
     this.keys = new Keys(cfg.HOLDFAST_NAMESPACE, cfg.HOLDFAST_SHARD);
     this.redis = createRedis(cfg.REDIS_URL, { name: 'holdfast-ledger-writer' });
-    this.blocking = createRedis(cfg.REDIS_URL, { name: 'holdfast-ledger-writer-read', blocking: true });
+    this.blocking = createRedis(cfg.REDIS_URL, {
+      name: 'holdfast-ledger-writer-read',
+      blocking: true,
+    });
     this.pool = createMysqlPool(cfg.MYSQL_URL, { connectionLimit: cfg.MYSQL_POOL_SIZE });
     this.pacer = new Pacer(cfg.LEDGER_MAX_ROWS_PER_SECOND);
     this.lm = ledgerMetrics(registry);
@@ -76,11 +79,16 @@ export class LedgerWriter implements Service {
     const deliveries = new Map(entries.map((e) => [e.id, e.deliveries]));
     entries.forEach((e, index) => {
       const p = parseLedgerEntry(e.id, e.fields);
-      if ('error' in p) results[index] = { kind: 'dead', reason: 'bad_ledger_entry', detail: p.error };
+      if ('error' in p)
+        results[index] = { kind: 'dead', reason: 'bad_ledger_entry', detail: p.error };
       else valid.push({ index, entry: p });
     });
     if (valid.length) {
-      const out = await this.applyWithRetry(valid.map((v) => v.entry), log, deliveries);
+      const out = await this.applyWithRetry(
+        valid.map((v) => v.entry),
+        log,
+        deliveries,
+      );
       valid.forEach((v, i) => (results[v.index] = out[i]!));
     }
     return results;
@@ -114,19 +122,31 @@ export class LedgerWriter implements Service {
           if (!inc) return { kind: 'ack' } as const;
           if ((deliveries.get(e.streamId) ?? 1) < this.cfg.LEDGER_INCIDENT_DELIVERIES) {
             // Maybe out of order (its predecessor is still in flight elsewhere): try again later.
-            log.warn({ changeId: e.changeId, entryId: e.streamId, reason: inc.reason }, 'ledger change refused for now; will retry');
+            log.warn(
+              { changeId: e.changeId, entryId: e.streamId, reason: inc.reason },
+              'ledger change refused for now; will retry',
+            );
             return { kind: 'retry' } as const;
           }
           this.lm.incidents.inc({ reason: inc.reason });
-          log.error({ changeId: e.changeId, entryId: e.streamId, incident: inc }, 'ledger incident: change refused');
-          return { kind: 'dead', reason: 'ledger_incident', detail: `${inc.reason}: ${inc.detail}` } as const;
+          log.error(
+            { changeId: e.changeId, entryId: e.streamId, incident: inc },
+            'ledger incident: change refused',
+          );
+          return {
+            kind: 'dead',
+            reason: 'ledger_incident',
+            detail: `${inc.reason}: ${inc.detail}`,
+          } as const;
         });
       } catch (err) {
         const label = isRetryableMysqlError(err);
         if (!label) {
           if (entries.length === 1) {
             log.error({ err, changeId: entries[0]!.changeId }, 'ledger entry refused by MySQL');
-            return [{ kind: 'dead', reason: 'ledger_write_failed', detail: (err as Error).message }];
+            return [
+              { kind: 'dead', reason: 'ledger_write_failed', detail: (err as Error).message },
+            ];
           }
           // Split to find the entry MySQL refuses; the others still go through.
           const mid = Math.ceil(entries.length / 2);
@@ -138,7 +158,10 @@ export class LedgerWriter implements Service {
         this.lm.retries.inc({ reason: label });
         if (label === 'connection') this.mysqlHealthy = false;
         const wait = backoffMs(attempt, this.cfg.RETRY_MAX_MS);
-        log.warn({ reason: label, attempt, wait: Math.round(wait), err: (err as Error).message }, 'ledger batch retry');
+        log.warn(
+          { reason: label, attempt, wait: Math.round(wait), err: (err as Error).message },
+          'ledger batch retry',
+        );
         await this.worker.touch(entries.map((e) => e.streamId)).catch(() => {});
         await new Promise((r) => setTimeout(r, wait));
       }

@@ -5,7 +5,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Gate, Keys, createRedis, type Redis } from '@holdfast/shared';
 import { isolatedEnv, waitFor, type IsolatedEnv } from '@holdfast/shared/testing';
-import { startService, stopAll, type RunningService } from '../../../packages/shared/src/testing/processes.js';
+import {
+  startService,
+  stopAll,
+  type RunningService,
+} from '../../../packages/shared/src/testing/processes.js';
 import {
   backlog,
   booksMismatch,
@@ -17,8 +21,13 @@ import {
 } from '../../../packages/shared/src/testing/inspect.js';
 
 const GATE = {
-  dedupeTtlSeconds: 3600, outcomesMaxLen: 0, holdDefaultSeconds: 600, holdMinSeconds: 1,
-  holdMaxSeconds: 3600, holdMaxTotalSeconds: 7200, finishedHoldTtlSeconds: 3600,
+  dedupeTtlSeconds: 3600,
+  outcomesMaxLen: 0,
+  holdDefaultSeconds: 600,
+  holdMinSeconds: 1,
+  holdMaxSeconds: 3600,
+  holdMaxTotalSeconds: 7200,
+  finishedHoldTtlSeconds: 3600,
 };
 const FAST = { CLAIM_IDLE_MS: '1000', HOUSEKEEPING_MS: '300', BLOCK_MS: '200', BATCH_SIZE: '100' };
 
@@ -56,16 +65,31 @@ async function makeChanges(n: number): Promise<number> {
   for (let i = 0; i < n; i += 200) {
     const p = redis.pipeline();
     for (let j = i; j < Math.min(n, i + 200); j++) {
-      gate.queue(p, { type: 'reserve', eventId: `r${j}`, checkoutId: `c${j}`, userId: `u${j}`,
-        lines: [[`S${j % 8}`, 1], [`S${(j + 3) % 8}`, 2]], holdSeconds: 60 }, now);
+      gate.queue(
+        p,
+        {
+          type: 'reserve',
+          eventId: `r${j}`,
+          checkoutId: `c${j}`,
+          userId: `u${j}`,
+          lines: [
+            [`S${j % 8}`, 1],
+            [`S${(j + 3) % 8}`, 2],
+          ],
+          holdSeconds: 60,
+        },
+        now,
+      );
     }
     const res = (await p.exec())!;
     changes += res.filter(([, v]) => (v as string[])[0] === 'reserved').length;
   }
   const p = redis.pipeline();
   for (let j = 0; j < n; j++) {
-    if (j % 3 === 0) gate.queue(p, { type: 'confirm', eventId: `k${j}`, checkoutId: `c${j}` }, now + 1);
-    if (j % 3 === 1) gate.queue(p, { type: 'cancel', eventId: `x${j}`, checkoutId: `c${j}` }, now + 1);
+    if (j % 3 === 0)
+      gate.queue(p, { type: 'confirm', eventId: `k${j}`, checkoutId: `c${j}` }, now + 1);
+    if (j % 3 === 1)
+      gate.queue(p, { type: 'cancel', eventId: `x${j}`, checkoutId: `c${j}` }, now + 1);
   }
   const res = (await p.exec())!;
   changes += res.filter(([, v]) => ['confirmed', 'cancelled'].includes((v as string[])[0]!)).length;
@@ -74,7 +98,10 @@ async function makeChanges(n: number): Promise<number> {
 }
 
 async function expectBooksExact(changes: number) {
-  await waitFor(async () => (await backlog(redis, keys.shard().ledger)) === 0, { timeoutMs: 60_000, what: 'ledger drained' });
+  await waitFor(async () => (await backlog(redis, keys.shard().ledger)) === 0, {
+    timeoutMs: 60_000,
+    what: 'ledger drained',
+  });
   const red = await readAllStock(redis, keys);
   expect(stockViolations(red)).toEqual([]);
   expect(booksMismatch(red, await readMysqlStock(env.mysqlUrl))).toEqual([]);

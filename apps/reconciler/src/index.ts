@@ -1,3 +1,8 @@
 export { Reconciler } from './reconciler.js';
-export { reconcileAll, reconcileShard, type ReconcileReport, type SkuVariance } from './reconcile.js';
+export {
+  reconcileAll,
+  reconcileShard,
+  type ReconcileReport,
+  type SkuVariance,
+} from './reconcile.js';
 export { reconcilerEnv, type ReconcilerConfig } from './config.js';

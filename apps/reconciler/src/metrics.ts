@@ -36,10 +36,17 @@ export type ReconcilerMetrics = ReturnType<typeof reconcilerMetrics>;
  * Publishes a run's variance with bounded cardinality: the SKUs with the largest variance
  * (up to maxSeries) and the total; SKUs back at 0 disappear from the gauge.
  */
-export function publishVariance(m: ReconcilerMetrics, reports: ReconcileReport[], maxSeries: number): void {
+export function publishVariance(
+  m: ReconcilerMetrics,
+  reports: ReconcileReport[],
+  maxSeries: number,
+): void {
   const all = reports.flatMap((r) => r.variances);
   all.sort((a, b) => Math.abs(b.variance) - Math.abs(a.variance));
   m.variance.reset();
   for (const v of all.slice(0, maxSeries)) m.variance.set({ sku: v.sku }, v.variance);
-  m.variance.set({ sku: TOTAL_LABEL }, reports.reduce((n, r) => n + r.totalAbsVariance, 0));
+  m.variance.set(
+    { sku: TOTAL_LABEL },
+    reports.reduce((n, r) => n + r.totalAbsVariance, 0),
+  );
 }

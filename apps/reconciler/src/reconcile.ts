@@ -13,13 +13,7 @@
  *      Redis snapshot).
  *   Expected books at L:  M − committed(id > L) + uncommitted(P ≤ id ≤ L).  Variance = R − that.
  */
-import {
-  Keys,
-  runScript,
-  safeTrimPoint,
-  toFields,
-  type Redis,
-} from '@holdfast/shared';
+import { type Keys, runScript, safeTrimPoint, toFields, type Redis } from '@holdfast/shared';
 import type { Pool, RowDataPacket } from '@holdfast/shared/mysql';
 
 export type Counters = [total: number, available: number, held: number, sold: number];
@@ -71,11 +65,18 @@ interface StreamChange {
   lines: Array<[string, ...Counters]>;
 }
 
-async function readRange(redis: Redis, stream: string, from: string, to: string): Promise<StreamChange[]> {
+async function readRange(
+  redis: Redis,
+  stream: string,
+  from: string,
+  to: string,
+): Promise<StreamChange[]> {
   const out: StreamChange[] = [];
   let start = from;
   for (;;) {
-    const page = (await redis.xrange(stream, start, to, 'COUNT', 2000)) as Array<[string, string[]]>;
+    const page = (await redis.xrange(stream, start, to, 'COUNT', 2000)) as Array<
+      [string, string[]]
+    >;
     for (const [, f] of page) {
       const e = toFields(f);
       try {
@@ -90,7 +91,12 @@ async function readRange(redis: Redis, stream: string, from: string, to: string)
   }
 }
 
-export async function reconcileShard(redis: Redis, pool: Pool, keys: Keys, shard: string): Promise<ReconcileReport> {
+export async function reconcileShard(
+  redis: Redis,
+  pool: Pool,
+  keys: Keys,
+  shard: string,
+): Promise<ReconcileReport> {
   const t0 = Date.now();
   const sk = keys.shard(shard);
   // 1. Redis snapshot.
@@ -98,13 +104,19 @@ export async function reconcileShard(redis: Redis, pool: Pool, keys: Keys, shard
   const lastId = snap[0]!;
   const red = new Map<string, Counters>();
   for (let i = 1; i + 4 < snap.length + 1; i += 5) {
-    red.set(snap[i]!, [Number(snap[i + 1]), Number(snap[i + 2]), Number(snap[i + 3]), Number(snap[i + 4])]);
+    red.set(snap[i]!, [
+      Number(snap[i + 1]),
+      Number(snap[i + 2]),
+      Number(snap[i + 3]),
+      Number(snap[i + 4]),
+    ]);
   }
   // 2. Entries that may not be committed yet.
   const from = (await safeTrimPoint(redis, sk.ledger)) ?? '-';
-  const candidates = lastId === '0-0' || (from !== '-' && cmpId(from, lastId) > 0)
-    ? []
-    : await readRange(redis, sk.ledger, from, lastId);
+  const candidates =
+    lastId === '0-0' || (from !== '-' && cmpId(from, lastId) > 0)
+      ? []
+      : await readRange(redis, sk.ledger, from, lastId);
   const [lastMs, lastSeq] = lastId.split('-') as [string, string];
 
   // 3. MySQL at one consistent point.
@@ -120,7 +132,12 @@ export async function reconcileShard(redis: Redis, pool: Pool, keys: Keys, shard
       'SELECT sku, total, available, held, sold FROM inventory_stock',
     );
     for (const r of stock) {
-      books.set(String(r.sku), [Number(r.total), Number(r.available), Number(r.held), Number(r.sold)]);
+      books.set(String(r.sku), [
+        Number(r.total),
+        Number(r.available),
+        Number(r.held),
+        Number(r.sold),
+      ]);
     }
     const ids = [...new Set(candidates.map((c) => c.changeId))];
     for (let i = 0; i < ids.length; i += 1000) {
@@ -186,7 +203,11 @@ export async function reconcileShard(redis: Redis, pool: Pool, keys: Keys, shard
   };
 }
 
-export async function reconcileAll(redis: Redis, pool: Pool, keys: Keys): Promise<ReconcileReport[]> {
+export async function reconcileAll(
+  redis: Redis,
+  pool: Pool,
+  keys: Keys,
+): Promise<ReconcileReport[]> {
   const out: ReconcileReport[] = [];
   for (const shard of keys.allShards) out.push(await reconcileShard(redis, pool, keys, shard));
   return out;

@@ -7,7 +7,14 @@
  * freshest. Prometheus alerts use max() over replicas.
  */
 import { Queue, Worker, type ConnectionOptions, type Job } from 'bullmq';
-import { Keys, createRedis, type Logger, type Redis, type Registry, type Service } from '@holdfast/shared';
+import {
+  Keys,
+  createRedis,
+  type Logger,
+  type Redis,
+  type Registry,
+  type Service,
+} from '@holdfast/shared';
 import { createMysqlPool, migrate, type Pool } from '@holdfast/shared/mysql';
 import type { ReconcilerConfig } from './config.js';
 import { publishVariance, reconcilerMetrics, type ReconcilerMetrics } from './metrics.js';
@@ -86,7 +93,15 @@ export class Reconciler implements Service {
       );
       const log = total === 0 ? this.log.info.bind(this.log) : this.log.warn.bind(this.log);
       log(
-        { tick, varianceTotal: total, skus: reports.reduce((n, r) => n + r.skus, 0), variances: reports.flatMap((r) => r.variances).slice(0, 10).map((v) => ({ sku: v.sku, variance: v.variance, diff: v.diff })) },
+        {
+          tick,
+          varianceTotal: total,
+          skus: reports.reduce((n, r) => n + r.skus, 0),
+          variances: reports
+            .flatMap((r) => r.variances)
+            .slice(0, 10)
+            .map((v) => ({ sku: v.sku, variance: v.variance, diff: v.diff })),
+        },
         'reconciled',
       );
       return reports;

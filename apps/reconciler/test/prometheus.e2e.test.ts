@@ -11,7 +11,11 @@ import { join } from 'node:path';
 import { Keys, createRedis, type Redis } from '@holdfast/shared';
 import { migrate } from '@holdfast/shared/mysql';
 import { isolatedEnv, waitFor, type IsolatedEnv } from '@holdfast/shared/testing';
-import { startService, stopAll, type RunningService } from '../../../packages/shared/src/testing/processes.js';
+import {
+  startService,
+  stopAll,
+  type RunningService,
+} from '../../../packages/shared/src/testing/processes.js';
 import { drained, xaddMany } from '../../../packages/shared/src/testing/inspect.js';
 
 const PROMETHEUS = process.env.PROMETHEUS_BIN ?? '/usr/bin/prometheus';
@@ -57,8 +61,12 @@ it('Prometheus scrapes the variance gauge from a reconciler', async () => {
     startService('reconciler', { ...env.env, RECONCILE_INTERVAL_MS: '1000' }),
   ]);
   const reconciler = services[2]!;
-  await xaddMany(redis, keys.streams.admin, [{ type: 'restock', event_id: 'a1', sku: 'S0', qty: '50' }]);
-  await waitFor(async () => (await redis.scard(keys.shard().skus)) === 1 && (await drained(redis, keys)));
+  await xaddMany(redis, keys.streams.admin, [
+    { type: 'restock', event_id: 'a1', sku: 'S0', qty: '50' },
+  ]);
+  await waitFor(
+    async () => (await redis.scard(keys.shard().skus)) === 1 && (await drained(redis, keys)),
+  );
   await redis.hincrby(keys.shard().stock('S0'), 'available', 4); // drift behind the ledger's back
 
   const port = await freePort();
@@ -71,20 +79,29 @@ it('Prometheus scrapes the variance gauge from a reconciler', async () => {
       `    static_configs: [{ targets: ['127.0.0.1:${reconciler.port}'] }]`,
     ].join('\n'),
   );
-  prom = spawn(PROMETHEUS, [
-    `--config.file=${join(dir, 'prometheus.yml')}`,
-    `--storage.tsdb.path=${join(dir, 'data')}`,
-    `--web.listen-address=127.0.0.1:${port}`,
-  ], { stdio: 'ignore' });
+  prom = spawn(
+    PROMETHEUS,
+    [
+      `--config.file=${join(dir, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+    ],
+    { stdio: 'ignore' },
+  );
 
-  const value = await waitFor(async () => {
-    const q = encodeURIComponent('holdfast_inventory_variance_units{sku="S0"}');
-    const res = await fetch(`http://127.0.0.1:${port}/api/v1/query?query=${q}`);
-    const body = (await res.json()) as { data: { result: Array<{ value: [number, string] }> } };
-    const v = body.data.result[0]?.value[1];
-    return v === '4' ? v : undefined;
-  }, { timeoutMs: 30_000, what: 'variance 4 in Prometheus' });
+  const value = await waitFor(
+    async () => {
+      const q = encodeURIComponent('holdfast_inventory_variance_units{sku="S0"}');
+      const res = await fetch(`http://127.0.0.1:${port}/api/v1/query?query=${q}`);
+      const body = (await res.json()) as { data: { result: Array<{ value: [number, string] }> } };
+      const v = body.data.result[0]?.value[1];
+      return v === '4' ? v : undefined;
+    },
+    { timeoutMs: 30_000, what: 'variance 4 in Prometheus' },
+  );
   expect(value).toBe('4');
-  const up = await (await fetch(`http://127.0.0.1:${port}/api/v1/query?query=up`)).json() as { data: { result: Array<{ value: [number, string] }> } };
+  const up = (await (await fetch(`http://127.0.0.1:${port}/api/v1/query?query=up`)).json()) as {
+    data: { result: Array<{ value: [number, string] }> };
+  };
   expect(up.data.result[0]!.value[1]).toBe('1');
 });

@@ -22,9 +22,16 @@ export const reserverEnv = z
   })
   .superRefine((c, ctx) => {
     if (c.HOLD_MIN_SECONDS > c.HOLD_MAX_SECONDS) {
-      ctx.addIssue({ code: 'custom', path: ['HOLD_MIN_SECONDS'], message: 'must be ≤ HOLD_MAX_SECONDS' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['HOLD_MIN_SECONDS'],
+        message: 'must be ≤ HOLD_MAX_SECONDS',
+      });
     }
-    if (c.HOLD_DEFAULT_SECONDS < c.HOLD_MIN_SECONDS || c.HOLD_DEFAULT_SECONDS > c.HOLD_MAX_SECONDS) {
+    if (
+      c.HOLD_DEFAULT_SECONDS < c.HOLD_MIN_SECONDS ||
+      c.HOLD_DEFAULT_SECONDS > c.HOLD_MAX_SECONDS
+    ) {
       ctx.addIssue({
         code: 'custom',
         path: ['HOLD_DEFAULT_SECONDS'],
@@ -32,7 +39,11 @@ export const reserverEnv = z
       });
     }
     if (c.HOLD_MAX_TOTAL_SECONDS < c.HOLD_MAX_SECONDS) {
-      ctx.addIssue({ code: 'custom', path: ['HOLD_MAX_TOTAL_SECONDS'], message: 'must be ≥ HOLD_MAX_SECONDS' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['HOLD_MAX_TOTAL_SECONDS'],
+        message: 'must be ≥ HOLD_MAX_SECONDS',
+      });
     }
   });
 export type ReserverConfig = z.infer<typeof reserverEnv>;

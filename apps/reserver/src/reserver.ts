@@ -45,8 +45,14 @@ export class Reserver implements Service {
     this.keys = new Keys(cfg.HOLDFAST_NAMESPACE, cfg.HOLDFAST_SHARD);
     this.gate = new Gate(this.keys, gateConfig(cfg));
     this.redis = createRedis(cfg.REDIS_URL, { name: 'holdfast-reserver' });
-    this.blockingIn = createRedis(cfg.REDIS_URL, { name: 'holdfast-reserver-read', blocking: true });
-    this.blockingAdmin = createRedis(cfg.REDIS_URL, { name: 'holdfast-reserver-admin', blocking: true });
+    this.blockingIn = createRedis(cfg.REDIS_URL, {
+      name: 'holdfast-reserver-read',
+      blocking: true,
+    });
+    this.blockingAdmin = createRedis(cfg.REDIS_URL, {
+      name: 'holdfast-reserver-admin',
+      blocking: true,
+    });
     this.wm = workerMetrics(registry);
     this.rm = reserverMetrics(registry);
     const consumer = uniqueConsumerName('reserver', cfg.CONSUMER_NAME);
@@ -157,7 +163,11 @@ export class Reserver implements Service {
 
   async stop(): Promise<void> {
     await Promise.allSettled([this.inbound.stop(), this.admin.stop(), this.sweeper.stop()]);
-    await Promise.allSettled([this.redis.quit(), this.blockingIn.quit(), this.blockingAdmin.quit()]);
+    await Promise.allSettled([
+      this.redis.quit(),
+      this.blockingIn.quit(),
+      this.blockingAdmin.quit(),
+    ]);
   }
 
   health(): string | null {

@@ -5,7 +5,11 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Keys, createRedis, type Redis } from '@holdfast/shared';
 import { isolatedEnv, waitFor, type IsolatedEnv } from '@holdfast/shared/testing';
-import { startService, stopAll, type RunningService } from '../../../packages/shared/src/testing/processes.js';
+import {
+  startService,
+  stopAll,
+  type RunningService,
+} from '../../../packages/shared/src/testing/processes.js';
 import {
   ledgerSummary,
   outcomesByEvent,
@@ -40,8 +44,20 @@ it('a reserver killed mid-batch loses and doubles nothing', async () => {
   ]);
   const events = [];
   for (let i = 0; i < N; i++) {
-    events.push({ type: 'reserve', event_id: `r${i}`, checkout_id: `c${i}`, user_id: `u${i}`,
-      lines: JSON.stringify(i % 3 ? [{ sku: 'A', qty: 1 }] : [{ sku: 'A', qty: 1 }, { sku: 'B', qty: 2 }]) });
+    events.push({
+      type: 'reserve',
+      event_id: `r${i}`,
+      checkout_id: `c${i}`,
+      user_id: `u${i}`,
+      lines: JSON.stringify(
+        i % 3
+          ? [{ sku: 'A', qty: 1 }]
+          : [
+              { sku: 'A', qty: 1 },
+              { sku: 'B', qty: 2 },
+            ],
+      ),
+    });
     if (i % 4 === 0) events.push({ type: 'confirm', event_id: `k${i}`, checkout_id: `c${i}` });
     if (i % 4 === 1) events.push({ type: 'cancel', event_id: `x${i}`, checkout_id: `c${i}` });
   }
@@ -52,7 +68,9 @@ it('a reserver killed mid-batch loses and doubles nothing', async () => {
   const victim = await startService('reserver', { ...env.env, ...FAST });
   services.push(victim);
   // Kill it while it is deciding: some outcomes written, many still to go.
-  await waitFor(async () => (await redis.xlen(keys.streams.outcomes)) > 1500, { what: 'first decisions' });
+  await waitFor(async () => (await redis.xlen(keys.streams.outcomes)) > 1500, {
+    what: 'first decisions',
+  });
   victim.proc.kill('SIGKILL');
   await victim.exited;
   const decidedAtKill = await redis.xlen(keys.streams.outcomes);
@@ -63,9 +81,13 @@ it('a reserver killed mid-batch loses and doubles nothing', async () => {
     timeoutMs: 60_000,
     what: 'every event decided',
   });
-  await waitFor(async () => Number(((await redis.xpending(keys.shard().inbound, 'reserver')) as [number])[0]) === 0, {
-    what: 'nothing pending',
-  });
+  await waitFor(
+    async () =>
+      Number(((await redis.xpending(keys.shard().inbound, 'reserver')) as [number])[0]) === 0,
+    {
+      what: 'nothing pending',
+    },
+  );
   const outcomes = await outcomesByEvent(redis, keys);
   const doubled = [...outcomes.entries()].filter(([, l]) => l.length > 1).map(([k]) => k);
   expect(doubled).toEqual([]);
@@ -80,5 +102,7 @@ it('a reserver killed mid-batch loses and doubles nothing', async () => {
     expect(ledger.perSku.get(r.sku)).toEqual([r.total, r.available, r.held, r.sold]);
   }
   // Report what the kill interrupted (visible with --reporter=verbose).
-  console.log(`killed with ${decidedAtKill} outcomes written and ${pendingAtKill[0]} entries pending`);
+  console.log(
+    `killed with ${decidedAtKill} outcomes written and ${pendingAtKill[0]} entries pending`,
+  );
 });

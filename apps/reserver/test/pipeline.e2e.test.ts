@@ -4,7 +4,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Keys, createRedis, type Redis } from '@holdfast/shared';
 import { isolatedEnv, waitFor, type IsolatedEnv } from '@holdfast/shared/testing';
-import { startService, stopAll, type RunningService } from '../../../packages/shared/src/testing/processes.js';
+import {
+  startService,
+  stopAll,
+  type RunningService,
+} from '../../../packages/shared/src/testing/processes.js';
 import {
   outcomesByEvent,
   readAllStock,
@@ -15,7 +19,12 @@ import {
 } from '../../../packages/shared/src/testing/inspect.js';
 import { MALFORMED } from './corpus.js';
 
-const FAST = { CLAIM_IDLE_MS: '1000', HOUSEKEEPING_MS: '500', BLOCK_MS: '200', SWEEP_INTERVAL_MS: '100' };
+const FAST = {
+  CLAIM_IDLE_MS: '1000',
+  HOUSEKEEPING_MS: '500',
+  BLOCK_MS: '200',
+  SWEEP_INTERVAL_MS: '100',
+};
 
 async function fleet(env: IsolatedEnv, replicas = 1): Promise<RunningService[]> {
   const all: Array<Promise<RunningService>> = [];
@@ -52,7 +61,14 @@ describe('ingest → reserver', () => {
     await waitFor(async () => (await redis.hget(keys.shard().stock('DUP'), 'total')) === '10');
     const events = [];
     for (let i = 0; i < 20; i++) {
-      const e = { type: 'reserve', event_id: `dup-r${i}`, checkout_id: `dup-c${i}`, user_id: `u${i}`, sku: 'DUP', qty: '1' };
+      const e = {
+        type: 'reserve',
+        event_id: `dup-r${i}`,
+        checkout_id: `dup-c${i}`,
+        user_id: `u${i}`,
+        sku: 'DUP',
+        qty: '1',
+      };
       events.push(e, e, e); // each sent three times
     }
     await xaddMany(redis, keys.streams.events, events);
@@ -64,7 +80,12 @@ describe('ingest → reserver', () => {
     // ingest group has nothing pending and no lag.
     await waitFor(async () => {
       const g = (await redis.xinfo('GROUPS', keys.streams.events)) as unknown[][];
-      const info = Object.fromEntries(g[0]!.reduce<[unknown, unknown][]>((a, v, i, arr) => (i % 2 ? a : [...a, [v, arr[i + 1]]]), []));
+      const info = Object.fromEntries(
+        g[0]!.reduce<[unknown, unknown][]>(
+          (a, v, i, arr) => (i % 2 ? a : [...a, [v, arr[i + 1]]]),
+          [],
+        ),
+      );
       return Number(info.pending) === 0 && Number(info.lag) === 0;
     });
     const outcomes = await outcomesByEvent(redis, keys);
@@ -76,7 +97,9 @@ describe('ingest → reserver', () => {
   });
 
   it('dead-letters every malformed entry once, changes no stock, and keeps valid entries flowing', async () => {
-    await xaddMany(redis, keys.streams.admin, [{ type: 'restock', event_id: 'bad-a1', sku: 'HOT', qty: '1000' }]);
+    await xaddMany(redis, keys.streams.admin, [
+      { type: 'restock', event_id: 'bad-a1', sku: 'HOT', qty: '1000' },
+    ]);
     await waitFor(async () => (await redis.hget(keys.shard().stock('HOT'), 'total')) === '1000');
     const before = await readAllStock(redis, keys);
     const deadBefore = await redis.xlen(keys.streams.dead);
@@ -84,14 +107,35 @@ describe('ingest → reserver', () => {
     const p = redis.pipeline();
     MALFORMED.forEach((m, i) => {
       p.xadd(keys.streams.events, '*', ...m.fields);
-      p.xadd(keys.streams.events, '*', 'type', 'reserve', 'event_id', `ok-r${i}`, 'checkout_id', `ok-c${i}`, 'user_id', `okuser${i}`, 'sku', 'HOT', 'qty', '1');
+      p.xadd(
+        keys.streams.events,
+        '*',
+        'type',
+        'reserve',
+        'event_id',
+        `ok-r${i}`,
+        'checkout_id',
+        `ok-c${i}`,
+        'user_id',
+        `okuser${i}`,
+        'sku',
+        'HOT',
+        'qty',
+        '1',
+      );
     });
     await p.exec();
-    await waitFor(async () => (await redis.xlen(keys.streams.dead)) - deadBefore >= MALFORMED.length, { what: 'dead letters' });
-    await waitFor(async () => {
-      const o = await outcomesByEvent(redis, keys);
-      return MALFORMED.every((_, i) => o.has(`ok-r${i}`));
-    }, { what: 'valid outcomes' });
+    await waitFor(
+      async () => (await redis.xlen(keys.streams.dead)) - deadBefore >= MALFORMED.length,
+      { what: 'dead letters' },
+    );
+    await waitFor(
+      async () => {
+        const o = await outcomesByEvent(redis, keys);
+        return MALFORMED.every((_, i) => o.has(`ok-r${i}`));
+      },
+      { what: 'valid outcomes' },
+    );
     const dead = (await readStream(redis, keys.streams.dead)).slice(deadBefore);
     expect(dead).toHaveLength(MALFORMED.length);
     for (const d of dead) {
@@ -131,20 +175,39 @@ describe('replicas', () => {
       ]);
       await waitFor(async () => (await redis.hget(keys.shard().stock('B'), 'per_user')) === '2');
       const reserves = Array.from({ length: 600 }, (_, i) => ({
-        type: 'reserve', event_id: `r${i}`, checkout_id: `c${i}`, user_id: `u${i % 200}`,
-        lines: JSON.stringify([{ sku: 'A', qty: 1 }, { sku: 'B', qty: 1 }]),
+        type: 'reserve',
+        event_id: `r${i}`,
+        checkout_id: `c${i}`,
+        user_id: `u${i % 200}`,
+        lines: JSON.stringify([
+          { sku: 'A', qty: 1 },
+          { sku: 'B', qty: 1 },
+        ]),
       }));
       await xaddMany(redis, keys.streams.events, [...reserves, ...reserves.slice(0, 100)]);
-      await waitFor(async () => (await outcomesByEvent(redis, keys)).size === 600, { what: 'reserve outcomes' });
+      await waitFor(async () => (await outcomesByEvent(redis, keys)).size === 600, {
+        what: 'reserve outcomes',
+      });
       const reserved = [...(await outcomesByEvent(redis, keys)).values()]
         .map((l) => l[0]!)
         .filter((o) => o.status === 'reserved');
       // Confirm the even checkouts, cancel the odd ones.
-      await xaddMany(redis, keys.streams.events, reserved.map((o) => {
-        const n = Number(o.checkout_id!.slice(1));
-        return { type: n % 2 ? 'cancel' : 'confirm', event_id: `f${n}`, checkout_id: o.checkout_id! };
-      }));
-      await waitFor(async () => (await outcomesByEvent(redis, keys)).size === 600 + reserved.length, { what: 'final outcomes' });
+      await xaddMany(
+        redis,
+        keys.streams.events,
+        reserved.map((o) => {
+          const n = Number(o.checkout_id!.slice(1));
+          return {
+            type: n % 2 ? 'cancel' : 'confirm',
+            event_id: `f${n}`,
+            checkout_id: o.checkout_id!,
+          };
+        }),
+      );
+      await waitFor(
+        async () => (await outcomesByEvent(redis, keys)).size === 600 + reserved.length,
+        { what: 'final outcomes' },
+      );
       const outcomes = await outcomesByEvent(redis, keys);
       const byStatus: Record<string, number> = {};
       let maxPerEvent = 0;

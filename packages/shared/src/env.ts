@@ -73,7 +73,10 @@ export const commonEnv = {
     .default('main')
     .refine((v) => /^[A-Za-z0-9_-]{1,32}$/.test(v), 'letters, digits, _ - only (max 32)'),
   LOG_LEVEL: logLevel,
-  CONSUMER_NAME: z.string().regex(/^[\x21-\x7e]{1,64}$/).optional(),
+  CONSUMER_NAME: z
+    .string()
+    .regex(/^[\x21-\x7e]{1,64}$/)
+    .optional(),
   SHUTDOWN_TIMEOUT_MS: int(15_000, 100, 300_000),
   /** How long an event_id is remembered: the window in which a duplicate has no effect. */
   DEDUPE_TTL_SECONDS: int(7 * 86_400, 60, 90 * 86_400),

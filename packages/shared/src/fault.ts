@@ -6,7 +6,9 @@
  * Points: worker.after_claim, reserver.after_decide, ledger.before_commit, ledger.after_commit.
  */
 const spec = process.env.HOLDFAST_FAULT;
-const [faultPoint, faultAt] = spec ? [spec.slice(0, spec.lastIndexOf(':')), Number(spec.slice(spec.lastIndexOf(':') + 1))] : ['', 0];
+const [faultPoint, faultAt] = spec
+  ? [spec.slice(0, spec.lastIndexOf(':')), Number(spec.slice(spec.lastIndexOf(':') + 1))]
+  : ['', 0];
 let hits = 0;
 
 export function fault(point: string): void {

@@ -38,12 +38,7 @@ export type AdminCommand =
   | { type: 'set_limit'; eventId: string; sku: string; perUser: number };
 
 export type DecisionStatus =
-  | 'reserved'
-  | 'confirmed'
-  | 'cancelled'
-  | 'extended'
-  | 'rejected'
-  | 'duplicate';
+  'reserved' | 'confirmed' | 'cancelled' | 'extended' | 'rejected' | 'duplicate';
 
 export interface Decision {
   status: DecisionStatus;

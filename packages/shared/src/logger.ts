@@ -13,7 +13,16 @@ export function createLogger(service: string, level = 'info'): Logger {
     base: { service, pid: process.pid },
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: {
-      paths: ['password', '*.password', 'url', '*.url', 'redisUrl', 'mysqlUrl', '*.redisUrl', '*.mysqlUrl'],
+      paths: [
+        'password',
+        '*.password',
+        'url',
+        '*.url',
+        'redisUrl',
+        'mysqlUrl',
+        '*.redisUrl',
+        '*.mysqlUrl',
+      ],
       censor: '[redacted]',
     },
   });

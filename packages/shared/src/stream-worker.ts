@@ -115,7 +115,10 @@ export function originalFields(deadFields: string[]): string[] {
   for (let i = 0; i + 1 < deadFields.length; i += 2) {
     const name = deadFields[i]!;
     if (DEAD_META.includes(name)) continue;
-    out.push(name.startsWith('original.') ? name.slice('original.'.length) : name, deadFields[i + 1]!);
+    out.push(
+      name.startsWith('original.') ? name.slice('original.'.length) : name,
+      deadFields[i + 1]!,
+    );
   }
   return out;
 }
@@ -280,7 +283,13 @@ export class StreamWorker {
       const gone = rows.map((r) => r[0]).filter((id) => !present.has(id));
       if (gone.length) await this.o.redis.xack(this.o.stream, this.o.group, ...gone);
       this.log.info({ count: claimed.length }, 'recovered own pending entries');
-      await this.process(claimed.map(([id, fields]) => ({ id, fields: fields ?? [], deliveries: counts.get(id) ?? 1 })));
+      await this.process(
+        claimed.map(([id, fields]) => ({
+          id,
+          fields: fields ?? [],
+          deliveries: counts.get(id) ?? 1,
+        })),
+      );
     }
   }
 
@@ -313,7 +322,11 @@ export class StreamWorker {
     this.log.info({ count: entries.length }, 'claimed idle entries from another consumer');
     fault('worker.after_claim');
     await this.process(
-      entries.map(([id, fields]) => ({ id, fields: fields ?? [], deliveries: counts.get(id) ?? 2 })),
+      entries.map(([id, fields]) => ({
+        id,
+        fields: fields ?? [],
+        deliveries: counts.get(id) ?? 2,
+      })),
     );
   }
 
@@ -384,7 +397,10 @@ export class StreamWorker {
     for (const g of groups) {
       const info = toObject(g);
       if (info.name !== this.o.group) continue;
-      this.o.metrics?.pending.set({ stream: this.o.stream, group: this.o.group }, Number(info.pending));
+      this.o.metrics?.pending.set(
+        { stream: this.o.stream, group: this.o.group },
+        Number(info.pending),
+      );
       if (info.lag !== null && info.lag !== undefined) {
         this.o.metrics?.lag.set({ stream: this.o.stream, group: this.o.group }, Number(info.lag));
       }

@@ -11,11 +11,16 @@ export type Fields = Record<string, string>;
 export { toFields };
 
 /** Every entry of a stream, oldest first, read in pages. */
-export async function readStream(redis: Redis, stream: string): Promise<Array<{ id: string } & Fields>> {
+export async function readStream(
+  redis: Redis,
+  stream: string,
+): Promise<Array<{ id: string } & Fields>> {
   const out: Array<{ id: string } & Fields> = [];
   let start = '-';
   for (;;) {
-    const page = (await redis.xrange(stream, start, '+', 'COUNT', 5000)) as Array<[string, string[]]>;
+    const page = (await redis.xrange(stream, start, '+', 'COUNT', 5000)) as Array<
+      [string, string[]]
+    >;
     for (const [id, f] of page) out.push({ id, ...toFields(f) });
     if (page.length < 5000) return out;
     start = `(${page[page.length - 1]![0]}`;
@@ -66,7 +71,8 @@ export function stockViolations(rows: StockRow[]): string[] {
   const out: string[] = [];
   for (const r of rows) {
     if (r.available < 0) out.push(`${r.sku}: available ${r.available} < 0`);
-    if (r.held + r.sold > r.total) out.push(`${r.sku}: held+sold ${r.held + r.sold} > total ${r.total}`);
+    if (r.held + r.sold > r.total)
+      out.push(`${r.sku}: held+sold ${r.held + r.sold} > total ${r.total}`);
     if (r.available + r.held + r.sold !== r.total) {
       out.push(`${r.sku}: available+held+sold ${r.available + r.held + r.sold} ≠ total ${r.total}`);
     }
@@ -95,7 +101,9 @@ export async function ledgerSummary(redis: Redis, keys: Keys) {
     entries++;
     if (seen.has(e.change_id!)) doubled.push(e.change_id!);
     seen.add(e.change_id!);
-    for (const [sku, dt, da, dh, ds] of JSON.parse(e.lines!) as Array<[string, number, number, number, number]>) {
+    for (const [sku, dt, da, dh, ds] of JSON.parse(e.lines!) as Array<
+      [string, number, number, number, number]
+    >) {
       const s = perSku.get(sku) ?? [0, 0, 0, 0];
       perSku.set(sku, [s[0] + dt, s[1] + da, s[2] + dh, s[3] + ds]);
     }
@@ -133,7 +141,9 @@ export async function readMysqlStock(mysqlUrl: string): Promise<StockRow[]> {
   const { createConnection } = await import('mysql2/promise');
   const c = await createConnection(mysqlUrl);
   try {
-    const [rows] = await c.query('SELECT sku, total, available, held, sold FROM inventory_stock ORDER BY sku');
+    const [rows] = await c.query(
+      'SELECT sku, total, available, held, sold FROM inventory_stock ORDER BY sku',
+    );
     return (rows as Array<Record<string, unknown>>).map((r) => ({
       sku: String(r.sku),
       total: Number(r.total),
@@ -152,7 +162,13 @@ export function booksMismatch(redisRows: StockRow[], mysqlRows: StockRow[]): str
   const out: string[] = [];
   for (const r of redisRows) {
     const b = m.get(r.sku);
-    if (!b || b.total !== r.total || b.available !== r.available || b.held !== r.held || b.sold !== r.sold) {
+    if (
+      !b ||
+      b.total !== r.total ||
+      b.available !== r.available ||
+      b.held !== r.held ||
+      b.sold !== r.sold
+    ) {
       out.push(`${r.sku}: redis ${JSON.stringify(r)} mysql ${JSON.stringify(b ?? null)}`);
     }
     m.delete(r.sku);
@@ -175,7 +191,9 @@ export async function mysqlLedgerCounts(mysqlUrl: string) {
     return {
       rows: Number(row.n),
       changes: Number(row.changes),
-      byKind: Object.fromEntries((byKind as Array<{ kind: string; n: number }>).map((k) => [k.kind, Number(k.n)])),
+      byKind: Object.fromEntries(
+        (byKind as Array<{ kind: string; n: number }>).map((k) => [k.kind, Number(k.n)]),
+      ),
     };
   } finally {
     await c.end();

@@ -82,7 +82,11 @@ export async function stopAll(services: RunningService[]): Promise<void> {
 }
 
 /** Fetches a service's /metrics and returns the value of one sample (sum over label sets). */
-export async function scrapeMetric(port: number, name: string, labels: Record<string, string> = {}) {
+export async function scrapeMetric(
+  port: number,
+  name: string,
+  labels: Record<string, string> = {},
+) {
   const body = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   let sum = 0;
   let found = false;

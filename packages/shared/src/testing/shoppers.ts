@@ -62,7 +62,9 @@ export async function runCrowd(o: CrowdOptions): Promise<CrowdResult> {
     createRedis(o.redisUrl, { name: `crowd-producer-${i}` }),
   );
   const reader = createRedis(o.redisUrl, { name: 'crowd-follow-up', blocking: true });
-  const last = (await reader.xrevrange(outcomesStream, '+', '-', 'COUNT', 1)) as Array<[string, string[]]>;
+  const last = (await reader.xrevrange(outcomesStream, '+', '-', 'COUNT', 1)) as Array<
+    [string, string[]]
+  >;
   let cursor = last[0]?.[0] ?? '0-0';
 
   const t0 = Date.now();
@@ -95,8 +97,16 @@ export async function runCrowd(o: CrowdOptions): Promise<CrowdResult> {
           const p = r.pipeline();
           for (let i = from; i < to; i++) {
             const fields = [
-              'type', 'reserve', 'event_id', `${reservePrefix}${i}`, 'checkout_id', `${prefix}c${i}`,
-              'user_id', `${prefix}u${i % users}`, 'lines', JSON.stringify(o.cart(i)),
+              'type',
+              'reserve',
+              'event_id',
+              `${reservePrefix}${i}`,
+              'checkout_id',
+              `${prefix}c${i}`,
+              'user_id',
+              `${prefix}u${i % users}`,
+              'lines',
+              JSON.stringify(o.cart(i)),
             ];
             if (o.holdSeconds) fields.push('hold_seconds', String(o.holdSeconds));
             p.xadd(o.keys.streams.events, '*', ...fields);
@@ -112,10 +122,17 @@ export async function runCrowd(o: CrowdOptions): Promise<CrowdResult> {
   const follow = async () => {
     const out = producers[0]!;
     while (!o.signal?.aborted) {
-      if (sent >= o.checkouts && decidedReserves >= sent && decidedFollowUps >= expectedFollowUps) break;
-      const res = (await reader.xread('COUNT', 2000, 'BLOCK', 500, 'STREAMS', outcomesStream, cursor)) as
-        | Array<[string, Array<[string, string[]]>]>
-        | null;
+      if (sent >= o.checkouts && decidedReserves >= sent && decidedFollowUps >= expectedFollowUps)
+        break;
+      const res = (await reader.xread(
+        'COUNT',
+        2000,
+        'BLOCK',
+        500,
+        'STREAMS',
+        outcomesStream,
+        cursor,
+      )) as Array<[string, Array<[string, string[]]>]> | null;
       if (!res) continue;
       const p = out.pipeline();
       let queued = 0;
@@ -136,14 +153,25 @@ export async function runCrowd(o: CrowdOptions): Promise<CrowdResult> {
             continue;
           }
           expectedFollowUps++;
-          p.xadd(o.keys.streams.events, '*', 'type', d, 'event_id', `${followPrefix}${i}`, 'checkout_id', f.checkout_id!);
+          p.xadd(
+            o.keys.streams.events,
+            '*',
+            'type',
+            d,
+            'event_id',
+            `${followPrefix}${i}`,
+            'checkout_id',
+            f.checkout_id!,
+          );
           queued++;
         } else if (ev.startsWith(followPrefix)) {
           decidedFollowUps++;
           lastOutcomeAt = Date.now();
           if (f.status === 'confirmed') confirmed++;
           else if (f.status === 'cancelled') cancelled++;
-          else byStatus[`followup_${f.reason ?? f.status}`] = (byStatus[`followup_${f.reason ?? f.status}`] ?? 0) + 1;
+          else
+            byStatus[`followup_${f.reason ?? f.status}`] =
+              (byStatus[`followup_${f.reason ?? f.status}`] ?? 0) + 1;
         }
       }
       if (queued) {
