@@ -10,20 +10,29 @@ import { startService } from '../../../packages/shared/src/testing/processes.js'
 const N = Number(process.argv[2] ?? 200_000);
 const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const gateCfg = {
-  dedupeTtlSeconds: 3600, outcomesMaxLen: 0, holdDefaultSeconds: 600, holdMinSeconds: 1,
-  holdMaxSeconds: 3600, holdMaxTotalSeconds: 7200, finishedHoldTtlSeconds: 3600,
+  dedupeTtlSeconds: 3600,
+  outcomesMaxLen: 0,
+  holdDefaultSeconds: 600,
+  holdMinSeconds: 1,
+  holdMaxSeconds: 3600,
+  holdMaxTotalSeconds: 7200,
+  finishedHoldTtlSeconds: 3600,
 };
 
 function events(n: number): CheckoutEvent[] {
   // 100 SKUs with plenty of stock: mostly successful single-line reserves.
   return Array.from({ length: n }, (_, i) => ({
-    type: 'reserve', eventId: `e${i}`, checkoutId: `c${i}`, userId: `u${i}`,
+    type: 'reserve',
+    eventId: `e${i}`,
+    checkoutId: `c${i}`,
+    userId: `u${i}`,
     lines: [[`S${i % 100}`, 1]],
   }));
 }
 
 async function arm(gate: Gate, r: ReturnType<typeof createRedis>) {
-  for (let s = 0; s < 100; s++) await gate.admin(r, { type: 'restock', eventId: `a${s}`, sku: `S${s}`, qty: 1_000_000 });
+  for (let s = 0; s < 100; s++)
+    await gate.admin(r, { type: 'restock', eventId: `a${s}`, sku: `S${s}`, qty: 1_000_000 });
 }
 
 async function direct(): Promise<number> {
@@ -37,15 +46,17 @@ async function direct(): Promise<number> {
   const depth = 8; // pipelines in flight
   const size = 1000;
   let next = 0;
-  await Promise.all(Array.from({ length: depth }, async () => {
-    while (next < evs.length) {
-      const chunk = evs.slice(next, next + size);
-      next += size;
-      const p = r.pipeline();
-      for (const e of chunk) gate.queue(p, e);
-      await p.exec();
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: depth }, async () => {
+      while (next < evs.length) {
+        const chunk = evs.slice(next, next + size);
+        next += size;
+        const p = r.pipeline();
+        for (const e of chunk) gate.queue(p, e);
+        await p.exec();
+      }
+    }),
+  );
   const rate = N / ((performance.now() - t0) / 1000);
   await deleteNamespace(r, ns);
   r.disconnect();
@@ -62,11 +73,20 @@ async function viaReserver(): Promise<number> {
   // Pre-fill the reserver's inbound stream, then time one replica draining it.
   for (let i = 0; i < evs.length; i += 1000) {
     const p = r.pipeline();
-    evs.slice(i, i + 1000).forEach((e) => p.xadd(keys.shard().inbound, '*', ...encodeInternalEvent(e, `${Date.now()}-0`)));
+    evs
+      .slice(i, i + 1000)
+      .forEach((e) =>
+        p.xadd(keys.shard().inbound, '*', ...encodeInternalEvent(e, `${Date.now()}-0`)),
+      );
     await p.exec();
   }
   const t0 = performance.now();
-  const svc = await startService('reserver', { REDIS_URL: url, HOLDFAST_NAMESPACE: ns, OUTCOMES_MAXLEN: '0', BATCH_SIZE: process.env.BATCH_SIZE ?? '500' });
+  const svc = await startService('reserver', {
+    REDIS_URL: url,
+    HOLDFAST_NAMESPACE: ns,
+    OUTCOMES_MAXLEN: '0',
+    BATCH_SIZE: process.env.BATCH_SIZE ?? '500',
+  });
   const startedAt = performance.now();
   for (;;) {
     const len = await r.xlen(keys.streams.outcomes);
@@ -83,4 +103,11 @@ async function viaReserver(): Promise<number> {
 
 const d = await direct();
 const s = await viaReserver();
-console.log(JSON.stringify({ events: N, directLuaPerSec: Math.round(d), oneReserverPerSec: Math.round(s), ratio: +(s / d).toFixed(2) }));
+console.log(
+  JSON.stringify({
+    events: N,
+    directLuaPerSec: Math.round(d),
+    oneReserverPerSec: Math.round(s),
+    ratio: +(s / d).toFixed(2),
+  }),
+);

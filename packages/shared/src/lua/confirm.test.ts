@@ -8,11 +8,18 @@ import { CFG, T0, cancel, confirm, fileEnv, reserve, restock } from '../../test/
 const f = fileEnv();
 const HOLD = CFG.holdDefaultSeconds * 1000;
 
-async function withHold(lines: Array<[string, number]> = [['A', 2], ['B', 1]]) {
+async function withHold(
+  lines: Array<[string, number]> = [
+    ['A', 2],
+    ['B', 1],
+  ],
+) {
   const h = f.harness();
   await h.admin(restock('r1', 'A', 10), T0);
   await h.admin(restock('r2', 'B', 10), T0);
-  expect(await h.decide(reserve('res', 'c1', 'u1', lines), T0)).toMatchObject({ status: 'reserved' });
+  expect(await h.decide(reserve('res', 'c1', 'u1', lines), T0)).toMatchObject({
+    status: 'reserved',
+  });
   return h;
 }
 
@@ -37,7 +44,10 @@ describe('confirm', () => {
 
   it('rejects unknown_hold', async () => {
     const h = await withHold();
-    expect(await h.decide(confirm('e1', 'nope'), T0)).toEqual({ status: 'rejected', reason: 'unknown_hold' });
+    expect(await h.decide(confirm('e1', 'nope'), T0)).toEqual({
+      status: 'rejected',
+      reason: 'unknown_hold',
+    });
     await h.checkAll();
   });
 
@@ -54,7 +64,10 @@ describe('confirm', () => {
 
   it('rejects hold_expired at and past the deadline before any sweep; the sweep still releases it', async () => {
     const h = await withHold();
-    expect(await h.decide(confirm('e1', 'c1'), T0 + HOLD)).toEqual({ status: 'rejected', reason: 'hold_expired' });
+    expect(await h.decide(confirm('e1', 'c1'), T0 + HOLD)).toEqual({
+      status: 'rejected',
+      reason: 'hold_expired',
+    });
     expect(await h.decide(confirm('e2', 'c1'), T0 + HOLD + 50_000)).toEqual({
       status: 'rejected',
       reason: 'hold_expired',
@@ -70,14 +83,20 @@ describe('confirm', () => {
   it('rejects hold_cancelled', async () => {
     const h = await withHold();
     await h.decide(cancel('e1', 'c1'), T0 + 1);
-    expect(await h.decide(confirm('e2', 'c1'), T0 + 2)).toEqual({ status: 'rejected', reason: 'hold_cancelled' });
+    expect(await h.decide(confirm('e2', 'c1'), T0 + 2)).toEqual({
+      status: 'rejected',
+      reason: 'hold_cancelled',
+    });
     await h.checkAll();
   });
 
   it('rejects hold_confirmed for a second confirm with a new event_id', async () => {
     const h = await withHold();
     await h.decide(confirm('e1', 'c1'), T0 + 1);
-    expect(await h.decide(confirm('e2', 'c1'), T0 + 2)).toEqual({ status: 'rejected', reason: 'hold_confirmed' });
+    expect(await h.decide(confirm('e2', 'c1'), T0 + 2)).toEqual({
+      status: 'rejected',
+      reason: 'hold_confirmed',
+    });
     expect(await h.stock('A')).toMatchObject({ held: 0, sold: 2 });
     await h.checkAll();
   });
@@ -89,10 +108,9 @@ describe('confirm', () => {
     await h.decide(confirm('e2', 'nope'), T0 + 3);
     expect(await h.decide(confirm('e2', 'nope'), T0 + 4)).toEqual({ status: 'duplicate' });
     const outs = await h.allOutcomes();
-    expect(outs.filter((o) => o.f.type === 'confirm').map((o) => `${o.f.event_id}:${o.f.status}`)).toEqual([
-      'e1:confirmed',
-      'e2:rejected',
-    ]);
+    expect(
+      outs.filter((o) => o.f.type === 'confirm').map((o) => `${o.f.event_id}:${o.f.status}`),
+    ).toEqual(['e1:confirmed', 'e2:rejected']);
     expect((await h.allLedger()).filter((l) => l.kind === 'confirm')).toHaveLength(1);
     await h.checkAll();
   });

@@ -26,7 +26,19 @@ describe('expireDue', () => {
     await h.admin(restock('r1', 'A', 10), T0);
     await h.admin(restock('r2', 'B', 10), T0);
     await h.decide(reserve('e1', 'c10', 'u1', [['A', 1]], 10), T0); // due T0+10s
-    await h.decide(reserve('e2', 'c20', 'u2', [['A', 2], ['B', 2]], 20), T0); // due T0+20s
+    await h.decide(
+      reserve(
+        'e2',
+        'c20',
+        'u2',
+        [
+          ['A', 2],
+          ['B', 2],
+        ],
+        20,
+      ),
+      T0,
+    ); // due T0+20s
     await h.decide(reserve('e3', 'c30', 'u3', [['B', 3]], 30), T0); // due T0+30s
 
     expect(await h.expireDue(T0 + 9_999)).toEqual({ count: 0, expired: [] });
@@ -53,18 +65,21 @@ describe('expireDue', () => {
     const r = await h.expireDue(T0 + 10 * 60_000);
     const ids = r.expired.map((e) => e.eventId);
     expect(new Set(ids).size).toBe(5);
-    for (const e of r.expired) expect(e.eventId).toMatch(new RegExp(`^expired:${e.checkoutId}:\\d+$`));
+    for (const e of r.expired)
+      expect(e.eventId).toMatch(new RegExp(`^expired:${e.checkoutId}:\\d+$`));
     const outs = (await h.allOutcomes()).filter((o) => o.f.status === 'expired');
     expect(outs.map((o) => o.f.event_id)).toEqual(ids);
     // Expiry outcomes carry no reason and no expires_at (the hold is no longer active).
-    for (const o of outs) expect(o.names).toEqual(['event_id', 'checkout_id', 'type', 'status', 'at']);
+    for (const o of outs)
+      expect(o.names).toEqual(['event_id', 'checkout_id', 'type', 'status', 'at']);
     await h.checkAll();
   });
 
   it('respects the limit, oldest deadline first', async () => {
     const h = f.harness();
     await h.admin(restock('r1', 'A', 10), T0);
-    for (let i = 0; i < 5; i++) await h.decide(reserve(`e${i}`, `c${i}`, 'u', [['A', 1]], 10 + i), T0);
+    for (let i = 0; i < 5; i++)
+      await h.decide(reserve(`e${i}`, `c${i}`, 'u', [['A', 1]], 10 + i), T0);
     const now = T0 + 60_000;
     expect((await h.expireDue(now, 2)).expired.map((e) => e.checkoutId)).toEqual(['c0', 'c1']);
     expect((await h.expireDue(now, 2)).expired.map((e) => e.checkoutId)).toEqual(['c2', 'c3']);
@@ -76,7 +91,8 @@ describe('expireDue', () => {
   it('skips confirmed, cancelled and extended holds', async () => {
     const h = f.harness();
     await h.admin(restock('r1', 'A', 10), T0);
-    for (const c of ['conf', 'canc', 'ext', 'plain']) await h.decide(reserve(`r-${c}`, c, 'u', [['A', 1]], 10), T0);
+    for (const c of ['conf', 'canc', 'ext', 'plain'])
+      await h.decide(reserve(`r-${c}`, c, 'u', [['A', 1]], 10), T0);
     await h.decide(confirm('x1', 'conf'), T0 + 1);
     await h.decide(cancel('x2', 'canc'), T0 + 1);
     await h.decide(extend('x3', 'ext', 60), T0 + 1);
@@ -93,7 +109,20 @@ describe('expireDue', () => {
     const N = 60;
     const p = h.r.pipeline();
     for (let i = 0; i < N; i++) {
-      h.gate.queue(p, reserve(`e${i}`, `c${i}`, `u${i % 7}`, [['A', 1 + (i % 3)], ['B', 2]], 10 + (i % 5)), T0);
+      h.queue(
+        p,
+        reserve(
+          `e${i}`,
+          `c${i}`,
+          `u${i % 7}`,
+          [
+            ['A', 1 + (i % 3)],
+            ['B', 2],
+          ],
+          10 + (i % 5),
+        ),
+        T0,
+      );
     }
     const res = (await p.exec())!;
     expect(res.every(([err, v]) => !err && (v as string[])[0] === 'reserved')).toBe(true);
@@ -114,7 +143,9 @@ describe('expireDue', () => {
     const counts = await Promise.all(clients.map((c) => sweep(c)()));
     expect(counts.reduce((a, b) => a + b, 0)).toBe(N);
     // A second concurrent round finds nothing.
-    expect(await Promise.all(clients.map((c) => h.gate.expireDue(c, 100, now + 1)))).toEqual([0, 0, 0, 0, 0]);
+    expect(await Promise.all(clients.map((c) => h.gate.expireDue(c, 100, now + 1)))).toEqual([
+      0, 0, 0, 0, 0,
+    ]);
 
     const s = await h.checkAll();
     expect(s.get('A')).toEqual({ ...total.get('A')!, available: 1_000, held: 0 });
@@ -134,7 +165,7 @@ describe('expireDue', () => {
     await h.admin(restock('r1', 'A', 500), T0);
     const N = 40;
     const p = h.r.pipeline();
-    for (let i = 0; i < N; i++) h.gate.queue(p, reserve(`e${i}`, `c${i}`, 'u', [['A', 2]], 10), T0);
+    for (let i = 0; i < N; i++) h.queue(p, reserve(`e${i}`, `c${i}`, 'u', [['A', 2]], 10), T0);
     await p.exec();
     const deadline = T0 + 10_000;
     // Cancels past the deadline are accepted unless the sweep got there first; confirms past the
@@ -150,18 +181,26 @@ describe('expireDue', () => {
       }
       const q = c.pipeline();
       for (let i = 0; i < N; i++) {
-        h.gate.queue(q, k === 2 ? cancel(`k${i}`, `c${i}`) : confirm(`f${i}`, `c${i}`), deadline + 1);
+        h.queue(q, k === 2 ? cancel(`k${i}`, `c${i}`) : confirm(`f${i}`, `c${i}`), deadline + 1);
       }
       return (await q.exec())!.map(([, v]) => (v as string[]).join('/'));
     });
-    const [a, b, cancels, confirms] = (await Promise.all(work)) as [number, number, string[], string[]];
-    for (const c of confirms) expect(['rejected/hold_expired/', 'rejected/hold_cancelled/']).toContain(c);
+    const [a, b, cancels, confirms] = (await Promise.all(work)) as [
+      number,
+      number,
+      string[],
+      string[],
+    ];
+    for (const c of confirms)
+      expect(['rejected/hold_expired/', 'rejected/hold_cancelled/']).toContain(c);
     const cancelled = cancels.filter((c) => c === 'cancelled//').length;
     expect(cancels.every((c) => c === 'cancelled//' || c === 'rejected/hold_expired/')).toBe(true);
     expect(a + b + cancelled).toBe(N);
     const s = await h.checkAll();
     expect(s.get('A')).toMatchObject({ available: 500, held: 0, sold: 0 });
-    const finals = (await h.allOutcomes()).filter((o) => o.f.status === 'cancelled' || o.f.status === 'expired');
+    const finals = (await h.allOutcomes()).filter(
+      (o) => o.f.status === 'cancelled' || o.f.status === 'expired',
+    );
     expect(finals).toHaveLength(N);
     expect(new Set(finals.map((o) => o.f.checkout_id)).size).toBe(N);
   });
@@ -175,13 +214,19 @@ describe('expireDue', () => {
     expect(await h.decide(reserve('e2', 'c1', 'u', [['A', 1]]), T0 + 61_000)).toMatchObject({
       reason: 'hold_exists',
     });
-    await waitFor(async () => (await h.r.exists(h.sk.hold('c1'))) === 0, { what: 'finished hold TTL' });
-    expect(await h.decide(reserve('e3', 'c1', 'u', [['A', 1]]), T0 + 62_000)).toMatchObject({ status: 'reserved' });
+    await waitFor(async () => (await h.r.exists(h.sk.hold('c1'))) === 0, {
+      what: 'finished hold TTL',
+    });
+    expect(await h.decide(reserve('e3', 'c1', 'u', [['A', 1]]), T0 + 62_000)).toMatchObject({
+      status: 'reserved',
+    });
     const second = await h.expireDue(T0 + 200_000);
     expect(first.expired).toHaveLength(1);
     expect(second.expired).toHaveLength(1);
     expect(second.expired[0]!.eventId).not.toBe(first.expired[0]!.eventId);
-    const changeIds = (await h.allLedger()).filter((l) => l.kind === 'expire').map((l) => l.change_id);
+    const changeIds = (await h.allLedger())
+      .filter((l) => l.kind === 'expire')
+      .map((l) => l.change_id);
     expect(new Set(changeIds).size).toBe(2);
     await h.checkAll();
   });

@@ -68,20 +68,29 @@ describe('extend', () => {
 
   it('rejects unknown_hold', async () => {
     const h = await withHold();
-    expect(await h.decide(extend('e1', 'nope'), T0)).toEqual({ status: 'rejected', reason: 'unknown_hold' });
+    expect(await h.decide(extend('e1', 'nope'), T0)).toEqual({
+      status: 'rejected',
+      reason: 'unknown_hold',
+    });
     await h.checkAll();
   });
 
   it('rejects hold_expired after the sweep', async () => {
     const h = await withHold();
     await h.expireDue(T0 + HOLD);
-    expect(await h.decide(extend('e1', 'c1'), T0 + HOLD + 1)).toEqual({ status: 'rejected', reason: 'hold_expired' });
+    expect(await h.decide(extend('e1', 'c1'), T0 + HOLD + 1)).toEqual({
+      status: 'rejected',
+      reason: 'hold_expired',
+    });
     await h.checkAll();
   });
 
   it('rejects hold_expired at/after the deadline before the sweep (cannot revive a lapsed hold)', async () => {
     const h = await withHold();
-    expect(await h.decide(extend('e1', 'c1'), T0 + HOLD)).toEqual({ status: 'rejected', reason: 'hold_expired' });
+    expect(await h.decide(extend('e1', 'c1'), T0 + HOLD)).toEqual({
+      status: 'rejected',
+      reason: 'hold_expired',
+    });
     expect(await h.decide(extend('e2', 'c1'), T0 + HOLD + 9_000)).toEqual({
       status: 'rejected',
       reason: 'hold_expired',
@@ -97,8 +106,14 @@ describe('extend', () => {
     await h.decide(reserve('res2', 'c2', 'u2', [['B', 1]]), T0);
     await h.decide(cancel('x1', 'c1'), T0 + 1);
     await h.decide(confirm('x2', 'c2'), T0 + 1);
-    expect(await h.decide(extend('e1', 'c1'), T0 + 2)).toEqual({ status: 'rejected', reason: 'hold_cancelled' });
-    expect(await h.decide(extend('e2', 'c2'), T0 + 2)).toEqual({ status: 'rejected', reason: 'hold_confirmed' });
+    expect(await h.decide(extend('e1', 'c1'), T0 + 2)).toEqual({
+      status: 'rejected',
+      reason: 'hold_cancelled',
+    });
+    expect(await h.decide(extend('e2', 'c2'), T0 + 2)).toEqual({
+      status: 'rejected',
+      reason: 'hold_confirmed',
+    });
     await h.checkAll();
   });
 

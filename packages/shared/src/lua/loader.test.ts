@@ -13,7 +13,17 @@ import type { ChainableCommander } from 'ioredis';
 import { SCRIPT_NAMES, loadScripts, registerScripts, runScript } from './index.js';
 import { Gate } from '../gate.js';
 import { Keys } from '../keys.js';
-import { CFG, T0, cancel, confirm, extend, fileEnv, reserve, restock, setLimit } from '../../test/helpers.js';
+import {
+  CFG,
+  T0,
+  cancel,
+  confirm,
+  extend,
+  fileEnv,
+  reserve,
+  restock,
+  setLimit,
+} from '../../test/helpers.js';
 
 const f = fileEnv();
 
@@ -32,15 +42,19 @@ describe('Lua loader', () => {
   it('loads every registered script with its key count and inlines includes exactly once', () => {
     const scripts = loadScripts();
     expect([...scripts.keys()].sort()).toEqual([...SCRIPT_NAMES].sort());
-    const files = readdirSync(dirname(fileURLToPath(import.meta.url))).filter((n) => n.endsWith('.lua'));
+    const files = readdirSync(dirname(fileURLToPath(import.meta.url))).filter((n) =>
+      n.endsWith('.lua'),
+    );
     for (const s of scripts.values()) {
       const file = files.find((n) => n.startsWith(`${s.name}-`));
       expect(file, s.name).toBe(`${s.name}-${s.numberOfKeys}.lua`);
-      if (EXPECTED_KEYS[s.name] !== undefined) expect(s.numberOfKeys, s.name).toBe(EXPECTED_KEYS[s.name]);
+      if (EXPECTED_KEYS[s.name] !== undefined)
+        expect(s.numberOfKeys, s.name).toBe(EXPECTED_KEYS[s.name]);
       expect(s.lua, s.name).not.toMatch(/^--@include/m);
       const nowDefs = s.lua.match(/local function now_ms\(/g)?.length ?? 0;
       expect(nowDefs, `${s.name} defines the common helpers at most once`).toBeLessThanOrEqual(1);
-      if (EXPECTED_KEYS[s.name] !== undefined) expect(nowDefs, s.name).toBe(s.name === 'forward' ? 0 : 1);
+      if (EXPECTED_KEYS[s.name] !== undefined)
+        expect(nowDefs, s.name).toBe(s.name === 'forward' ? 0 : 1);
       const holdDefs = s.lua.match(/local function load_active_hold\(/g)?.length ?? 0;
       expect(holdDefs, s.name).toBe(['confirm', 'cancel', 'extend'].includes(s.name) ? 1 : 0);
     }
@@ -70,10 +84,12 @@ describe('Lua loader', () => {
     const recorder = new Proxy(
       {},
       {
-        get: (_t, prop) => (...args: unknown[]) => {
-          calls.push({ name: String(prop).replace(/^hf_/, ''), args });
-          return recorder;
-        },
+        get:
+          (_t, prop) =>
+          (...args: unknown[]) => {
+            calls.push({ name: String(prop).replace(/^hf_/, ''), args });
+            return recorder;
+          },
       },
     ) as unknown as ChainableCommander;
     for (const cmd of [
@@ -95,7 +111,14 @@ describe('Lua loader', () => {
         expect(tag(k), `${c.name} key ${k}`).toBe('main');
       }
     }
-    expect(calls.map((c) => c.name)).toEqual(['reserve', 'confirm', 'cancel', 'extend', 'restock', 'setLimit']);
+    expect(calls.map((c) => c.name)).toEqual([
+      'reserve',
+      'confirm',
+      'cancel',
+      'extend',
+      'restock',
+      'setLimit',
+    ]);
     expect(keys.streams.outcomes).toBe('ns:checkout:outcomes');
   });
 });

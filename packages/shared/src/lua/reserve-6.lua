@@ -16,6 +16,7 @@
     status: reserved | rejected | duplicate
     reason: out_of_stock | unknown_sku | user_limit | hold_exists | ''
   Writes on rejection: the outcome and the dedupe mark only (the sold-out hot path stays cheap).
+  Raises an error, having written nothing, when a line's qty is not a positive integer.
 ]]
 --@include "common"
 
@@ -32,16 +33,24 @@ end
 if redis.call('EXISTS', KEYS[2]) == 1 then return reject('hold_exists') end
 
 local lines = cjson.decode(ARGV[7])
--- Check every line before touching anything: all-or-nothing without rollback.
+-- Check every line before touching anything: all-or-nothing without rollback. A SKU listed
+-- twice is checked against its summed quantity (validation forbids repeats, but the gate must
+-- never oversell), and a qty that is not a positive integer fails here, before any write
+-- (an error after a write would leave a partial reserve behind).
+local want = {}
 for i = 1, #lines do
   local sku, qty = lines[i][1], tonumber(lines[i][2])
+  if not qty or qty < 1 or qty % 1 ~= 0 then
+    return redis.error_reply('ERR reserve: line ' .. i .. ' qty must be a positive integer')
+  end
+  want[sku] = (want[sku] or 0) + qty
   local st = redis.call('HMGET', prefix .. 'stock:' .. sku, 'available', 'per_user')
   if not st[1] then return reject('unknown_sku') end
-  if tonumber(st[1]) < qty then return reject('out_of_stock') end
+  if tonumber(st[1]) < want[sku] then return reject('out_of_stock') end
   local limit = tonumber(st[2] or '0')
   if limit > 0 then
     local used = tonumber(redis.call('HGET', prefix .. 'usage:' .. user, sku) or '0')
-    if used + qty > limit then return reject('user_limit') end
+    if used + want[sku] > limit then return reject('user_limit') end
   end
 end
 

@@ -31,11 +31,13 @@ describe('restock', () => {
     await h.decide(reserve('e2', 'c2', 'u', [['A', 1]]), T0);
     await h.decide(confirm('e3', 'c2'), T0);
     expect(await h.stock('A')).toEqual({ total: 3, available: 0, held: 2, sold: 1, perUser: 0 });
-    const res = await h.gate.queueAdmin(h.r.pipeline(), restock('r2', 'A', 5), T0).exec();
+    const res = await h.queueAdmin(h.r.pipeline(), restock('r2', 'A', 5), T0).exec();
     expect(res).toEqual([[null, ['restocked', '8']]]);
     expect(await h.stock('A')).toEqual({ total: 8, available: 5, held: 2, sold: 1, perUser: 0 });
     // Stock is immediately reservable.
-    expect(await h.decide(reserve('e4', 'c4', 'u', [['A', 5]]), T0)).toMatchObject({ status: 'reserved' });
+    expect(await h.decide(reserve('e4', 'c4', 'u', [['A', 5]]), T0)).toMatchObject({
+      status: 'reserved',
+    });
     await h.checkAll();
   });
 
@@ -53,7 +55,9 @@ describe('restock', () => {
   it('keeps admin and checkout event ids apart (separate input streams)', async () => {
     const h = f.harness();
     expect(await h.admin(restock('same', 'A', 4), T0)).toBe('restocked');
-    expect(await h.decide(reserve('same', 'c1', 'u', [['A', 1]]), T0)).toMatchObject({ status: 'reserved' });
+    expect(await h.decide(reserve('same', 'c1', 'u', [['A', 1]]), T0)).toMatchObject({
+      status: 'reserved',
+    });
     expect(await h.admin(restock('same', 'A', 4), T0)).toBe('duplicate');
     await h.checkAll();
   });
@@ -65,12 +69,19 @@ describe('restock', () => {
       clients.map(async (c, k) => {
         const p = c.pipeline();
         // Every client sends all 20 events: each must count once.
-        for (let i = 0; i < 20; i++) h.gate.queueAdmin(p, restock(`r${(i + k * 5) % 20}`, 'A', 1 + (((i + k * 5) % 20) % 3)), T0);
+        for (let i = 0; i < 20; i++)
+          h.queueAdmin(p, restock(`r${(i + k * 5) % 20}`, 'A', 1 + (((i + k * 5) % 20) % 3)), T0);
         await p.exec();
       }),
     );
     const expected = Array.from({ length: 20 }, (_, i) => 1 + (i % 3)).reduce((a, b) => a + b, 0);
-    expect(await h.stock('A')).toEqual({ total: expected, available: expected, held: 0, sold: 0, perUser: 0 });
+    expect(await h.stock('A')).toEqual({
+      total: expected,
+      available: expected,
+      held: 0,
+      sold: 0,
+      perUser: 0,
+    });
     expect(await h.allLedger()).toHaveLength(20);
     await h.checkAll();
   });

@@ -13,7 +13,7 @@ describe('setLimit', () => {
     await h.admin(restock('r1', 'A', 9), T0);
     expect(await h.admin(setLimit('l1', 'A', 2), T0)).toBe('limit_set');
     expect(await h.stock('A')).toEqual({ total: 9, available: 9, held: 0, sold: 0, perUser: 2 });
-    const res = await h.gate.queueAdmin(h.r.pipeline(), setLimit('l2', 'A', 3), T0).exec();
+    const res = await h.queueAdmin(h.r.pipeline(), setLimit('l2', 'A', 3), T0).exec();
     expect(res).toEqual([[null, ['limit_set', '3']]]);
     await h.checkAll();
   });
@@ -29,8 +29,12 @@ describe('setLimit', () => {
     });
     await h.admin(restock('r1', 'NEW', 5), T0);
     expect(await h.stock('NEW')).toEqual({ total: 5, available: 5, held: 0, sold: 0, perUser: 1 });
-    expect(await h.decide(reserve('e2', 'c2', 'u', [['NEW', 1]]), T0)).toMatchObject({ status: 'reserved' });
-    expect(await h.decide(reserve('e3', 'c3', 'u', [['NEW', 1]]), T0)).toMatchObject({ reason: 'user_limit' });
+    expect(await h.decide(reserve('e2', 'c2', 'u', [['NEW', 1]]), T0)).toMatchObject({
+      status: 'reserved',
+    });
+    expect(await h.decide(reserve('e3', 'c3', 'u', [['NEW', 1]]), T0)).toMatchObject({
+      reason: 'user_limit',
+    });
     await h.checkAll();
   });
 
@@ -38,9 +42,13 @@ describe('setLimit', () => {
     const h = f.harness();
     await h.admin(restock('r1', 'A', 100), T0);
     await h.admin(setLimit('l1', 'A', 1), T0);
-    expect(await h.decide(reserve('e1', 'c1', 'u', [['A', 2]]), T0)).toMatchObject({ reason: 'user_limit' });
+    expect(await h.decide(reserve('e1', 'c1', 'u', [['A', 2]]), T0)).toMatchObject({
+      reason: 'user_limit',
+    });
     await h.admin(setLimit('l2', 'A', 0), T0);
-    expect(await h.decide(reserve('e2', 'c2', 'u', [['A', 100]]), T0)).toMatchObject({ status: 'reserved' });
+    expect(await h.decide(reserve('e2', 'c2', 'u', [['A', 100]]), T0)).toMatchObject({
+      status: 'reserved',
+    });
     await h.checkAll();
   });
 

@@ -6,6 +6,8 @@ import { inject } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { createConnection } from 'mysql2/promise';
 import { Redis } from 'ioredis';
+// Brings the ProvidedContext typing (redisUrl, mysqlUrl) of the global setup into scope.
+import type {} from './global-setup.js';
 
 export function randomId(bytes = 4): string {
   return randomBytes(bytes).toString('hex');
