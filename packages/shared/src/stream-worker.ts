@@ -60,6 +60,27 @@ export interface StreamWorkerOptions {
   handle(entries: StreamEntry[], log: Logger): Promise<EntryResult[]>;
 }
 
+/** The worker settings every service reads from its environment (env.ts `workerEnv`). */
+export function workerSettings(cfg: {
+  BATCH_SIZE: number;
+  BLOCK_MS: number;
+  CLAIM_IDLE_MS: number;
+  MAX_DELIVERIES: number;
+  DLQ_MAX_VALUE_BYTES: number;
+  CONSUMER_IDLE_MS: number;
+  HOUSEKEEPING_MS: number;
+}) {
+  return {
+    batchSize: cfg.BATCH_SIZE,
+    blockMs: cfg.BLOCK_MS,
+    claimIdleMs: cfg.CLAIM_IDLE_MS,
+    maxDeliveries: cfg.MAX_DELIVERIES,
+    deadValueMaxBytes: cfg.DLQ_MAX_VALUE_BYTES,
+    consumerIdleMs: cfg.CONSUMER_IDLE_MS,
+    housekeepingMs: cfg.HOUSEKEEPING_MS,
+  };
+}
+
 /** A consumer name unique per replica (host, pid and a random suffix). */
 export function uniqueConsumerName(prefix: string, configured?: string): string {
   return configured ?? `${prefix}-${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
