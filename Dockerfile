@@ -35,6 +35,8 @@ RUN CI=true pnpm fetch
 #    bin links, install scripts). tsx is a devDependency, so dev dependencies are installed.
 COPY . .
 RUN CI=true pnpm install --frozen-lockfile --offline
+# Services run compiled (apps/*/dist, `--conditions=holdfast-dist`): faster start, half the memory.
+RUN CI=true pnpm build
 
 # ---------------------------------------------------------------------------------------------
 FROM base AS runtime

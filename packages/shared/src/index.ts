@@ -11,3 +11,4 @@ export * from './service.js';
 export * from './validation/index.js';
 export type { Redis, ChainableCommander } from 'ioredis';
 export * from './fault.js';
+export * from './service-entry.js';

@@ -8,7 +8,7 @@
  *   ...
  *   await fleet.stop();
  *
- * Children run `node --import <tsx loader> apps/<svc>/src/main.ts` from the repository root, in
+ * Children run the compiled `apps/<svc>/dist/main.js` (see serviceNodeArgs) from the repository root, in
  * their own process group (a terminal's Ctrl-C reaches the supervisor only, which then stops
  * the children with SIGTERM). Replica 0 keeps the service's default METRICS_PORT unless
  * METRICS_PORT is set; replicas ≥ 1 get METRICS_PORT=0 (a free port, logged in "started").
@@ -16,11 +16,10 @@
  * takes back its own pending entries at once instead of waiting for CLAIM_IDLE_MS.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { hostname } from 'node:os';
-import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { serviceNodeArgs } from '@holdfast/shared';
 
 export const SERVICES = ['ingest', 'reserver', 'ledger-writer', 'reconciler'] as const;
 export type ServiceName = (typeof SERVICES)[number];
@@ -33,13 +32,6 @@ export const DEFAULT_METRICS_PORTS: Record<ServiceName, number> = {
 };
 
 export const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
-
-/** The tsx ESM loader (what `node --import tsx` loads), resolved from this package. */
-export const TSX_LOADER = join(
-  dirname(createRequire(import.meta.url).resolve('tsx/package.json')),
-  'dist',
-  'loader.mjs',
-);
 
 /** Exit code of a service that rejected its configuration: restarting would not help. */
 const CONFIG_ERROR_EXIT = 2;
@@ -183,6 +175,8 @@ export function startFleet(opts: FleetOptions = {}): Fleet {
   }
   const root = opts.root ?? REPO_ROOT;
   const node = opts.nodePath ?? process.execPath;
+  // Compiled entries (`pnpm build`); a missing or stale build fails here, before any spawn.
+  const nodeArgs = new Map(only.map((s) => [s, serviceNodeArgs(s, root)]));
   const initialMs = opts.backoff?.initialMs ?? 1_000;
   const maxMs = opts.backoff?.maxMs ?? 30_000;
   const resetAfterMs = opts.backoff?.resetAfterMs ?? 60_000;
@@ -225,7 +219,7 @@ export function startFleet(opts: FleetOptions = {}): Fleet {
   function spawnChild(child: FleetChild): void {
     if (stopping) return;
     const env = childEnv(base, child.service, child.replica, fleetId);
-    const proc = spawn(node, ['--import', TSX_LOADER, `apps/${child.service}/src/main.ts`], {
+    const proc = spawn(node, nodeArgs.get(child.service)!, {
       cwd: root,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -5,12 +5,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 
-export const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
-const TSX = `${REPO_ROOT}node_modules/tsx/dist/loader.mjs`;
+import { REPO_ROOT, serviceNodeArgs, type ServiceName } from '../service-entry.js';
 
-export type ServiceName = 'ingest' | 'reserver' | 'ledger-writer' | 'reconciler';
+export { REPO_ROOT, type ServiceName };
 
 export interface RunningService {
   name: ServiceName;
@@ -27,7 +25,8 @@ export async function startService(
   env: Record<string, string>,
   opts: { startTimeoutMs?: number } = {},
 ): Promise<RunningService> {
-  const proc = spawn(process.execPath, ['--import', TSX, `apps/${name}/src/main.ts`], {
+  // The compiled service, as in production (`pnpm test` builds first; a stale build throws).
+  const proc = spawn(process.execPath, serviceNodeArgs(name), {
     cwd: REPO_ROOT,
     env: { ...process.env, METRICS_PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
