@@ -10,6 +10,7 @@ import {
   Keys,
   StreamWorker,
   createRedis,
+  fault,
   encodeInternalEvent,
   runScript,
   uniqueConsumerName,
@@ -77,6 +78,7 @@ export class Ingest implements Service {
     });
     if (queued.length) {
       const res = (await p.exec()) ?? [];
+      fault('ingest.after_forward');
       queued.forEach(({ index, type }, i) => {
         const [err, forwarded] = res[i] ?? [new Error('no reply')];
         if (err) {

@@ -3,7 +3,8 @@
  * SIGKILL itself the n-th time it reaches <point> (e.g. `ledger.before_commit:3`). Unset in
  * production, where a call costs one comparison.
  *
- * Points: worker.after_claim, reserver.after_decide, ledger.before_commit, ledger.after_commit.
+ * Points: worker.after_claim, ingest.after_forward, reserver.after_decide, ledger.before_commit,
+ * ledger.after_commit.
  */
 const spec = process.env.HOLDFAST_FAULT;
 const [faultPoint, faultAt] = spec
