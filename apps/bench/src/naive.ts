@@ -1,0 +1,300 @@
+/**
+ * B — the naive MySQL-only checkout holdfast replaces: every buyer is one InnoDB transaction on
+ * a pool of 64 connections with 64 buyers in flight, stock rows updated in place.
+ *
+ *  conditional-update   START TRANSACTION; per line (sorted by SKU)
+ *                         UPDATE stock SET available = available - q, sold = sold + q
+ *                          WHERE sku = ? AND available >= q
+ *                       — 0 rows affected → ROLLBACK (rejected) —; INSERT the order lines; COMMIT
+ *  select-for-update    START TRANSACTION; SELECT … WHERE sku IN (…) ORDER BY sku FOR UPDATE;
+ *                       check every line; ROLLBACK (rejected) or UPDATE each line, INSERT, COMMIT
+ *
+ * Lines are locked in SKU order so carts do not deadlock each other; a deadlock or lock-wait
+ * timeout is still retried (counted). Each variant gets its own fresh database.
+ */
+import {
+  createMysqlPool,
+  type Pool,
+  type PoolConnection,
+  type ResultSetHeader,
+  type RowDataPacket,
+} from '@holdfast/shared/mysql';
+import { createDatabase, dropDatabase, loadNow, randomId } from './infra.js';
+import { ProcessMonitor, benchProcess, serverProcesses } from './proc.js';
+import { addUnits } from './redis-checks.js';
+import { WARMUP_SKU, warmupSize, warmupStock, type Line, type Scenario } from './scenarios.js';
+import { perSecond, summarize } from './stats.js';
+import type { RunResult } from './types.js';
+import type { BenchOptions } from './options.js';
+
+export type NaiveVariant = 'conditional' | 'for-update';
+
+const VARIANT_NAME: Record<NaiveVariant, string> = {
+  conditional: 'conditional-update',
+  'for-update': 'select-for-update',
+};
+
+const SCHEMA = [
+  `CREATE TABLE stock (
+     sku       VARCHAR(64) NOT NULL PRIMARY KEY,
+     total     INT NOT NULL,
+     available INT NOT NULL,
+     sold      INT NOT NULL
+   ) ENGINE=InnoDB`,
+  `CREATE TABLE order_lines (
+     order_id   BIGINT NOT NULL,
+     sku        VARCHAR(64) NOT NULL,
+     qty        INT NOT NULL,
+     created_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+     PRIMARY KEY (order_id, sku)
+   ) ENGINE=InnoDB`,
+];
+
+/** Order ids of the warm-up buyers (the measured buyers are 0 … n − 1). */
+const WARMUP_ORDER_BASE = 1_000_000_000;
+
+const RETRYABLE = new Set([1213 /* ER_LOCK_DEADLOCK */, 1205 /* ER_LOCK_WAIT_TIMEOUT */]);
+
+async function insertOrder(conn: PoolConnection, orderId: number, lines: Line[]): Promise<void> {
+  const values: Array<string | number> = [];
+  for (const [sku, qty] of lines) values.push(orderId, sku, qty);
+  await conn.execute(
+    `INSERT INTO order_lines (order_id, sku, qty) VALUES ${lines.map(() => '(?,?,?)').join(',')}`,
+    values,
+  );
+}
+
+/** One buyer's transaction; true = bought, false = rejected (rolled back). */
+async function conditional(conn: PoolConnection, orderId: number, lines: Line[]): Promise<boolean> {
+  await conn.query('START TRANSACTION');
+  for (const [sku, qty] of lines) {
+    const [r] = await conn.execute<ResultSetHeader>(
+      'UPDATE stock SET available = available - ?, sold = sold + ? WHERE sku = ? AND available >= ?',
+      [qty, qty, sku, qty],
+    );
+    if (r.affectedRows !== 1) {
+      await conn.query('ROLLBACK');
+      return false;
+    }
+  }
+  await insertOrder(conn, orderId, lines);
+  await conn.query('COMMIT');
+  return true;
+}
+
+async function forUpdate(conn: PoolConnection, orderId: number, lines: Line[]): Promise<boolean> {
+  await conn.query('START TRANSACTION');
+  const [rows] = await conn.execute<RowDataPacket[]>(
+    `SELECT sku, available FROM stock WHERE sku IN (${lines.map(() => '?').join(',')}) ORDER BY sku FOR UPDATE`,
+    lines.map(([sku]) => sku),
+  );
+  const available = new Map(rows.map((r) => [String(r.sku), Number(r.available)]));
+  for (const [sku, qty] of lines) {
+    if ((available.get(sku) ?? -1) < qty) {
+      await conn.query('ROLLBACK');
+      return false;
+    }
+  }
+  for (const [sku, qty] of lines) {
+    await conn.execute(
+      'UPDATE stock SET available = available - ?, sold = sold + ? WHERE sku = ?',
+      [qty, qty, sku],
+    );
+  }
+  await insertOrder(conn, orderId, lines);
+  await conn.query('COMMIT');
+  return true;
+}
+
+type Tx = (conn: PoolConnection, orderId: number, lines: Line[]) => Promise<boolean>;
+
+/** One buyer on a pooled connection, retried after a deadlock / lock-wait timeout. */
+async function buy(
+  pool: Pool,
+  tx: Tx,
+  orderId: number,
+  lines: Line[],
+): Promise<{ ok: boolean; retries: number }> {
+  for (let retries = 0; ; retries++) {
+    const conn = await pool.getConnection();
+    try {
+      const ok = await tx(conn, orderId, lines);
+      conn.release();
+      return { ok, retries };
+    } catch (err) {
+      const errno = (err as { errno?: number }).errno ?? 0;
+      if (!RETRYABLE.has(errno)) {
+        conn.destroy();
+        throw err;
+      }
+      await conn.query('ROLLBACK').catch(() => {});
+      conn.release();
+    }
+  }
+}
+
+async function prepare(pool: Pool, stock: Array<[string, number]>): Promise<void> {
+  for (const sql of SCHEMA) await pool.query(sql);
+  for (let i = 0; i < stock.length; i += 1000) {
+    const chunk = stock.slice(i, i + 1000);
+    await pool.query(
+      `INSERT INTO stock (sku, total, available, sold) VALUES ${chunk.map(() => '(?,?,?,0)').join(',')}`,
+      chunk.flatMap(([sku, units]) => [sku, units, units]),
+    );
+  }
+}
+
+export async function runNaive(
+  sc: Scenario,
+  variant: NaiveVariant,
+  o: BenchOptions,
+  log: (m: string) => void,
+): Promise<RunResult> {
+  const startedAt = new Date().toISOString();
+  const loadavgStart = loadNow();
+  const db = `hf_bench_naive_${randomId()}`;
+  const url = await createDatabase(o.mysqlUrl, db);
+  const pool = createMysqlPool(url, {
+    connectionLimit: o.bConnections,
+    maxIdle: o.bConnections,
+    queueLimit: 0,
+    applicationName: 'holdfast-bench-naive',
+  });
+  try {
+    await prepare(pool, [...sc.stock, warmupStock(sc.buyers)]);
+    // Open every connection before the clock starts.
+    const warm = await Promise.all(
+      Array.from({ length: o.bConnections }, () => pool.getConnection()),
+    );
+    for (const c of warm) c.release();
+
+    const tx: Tx = variant === 'conditional' ? conditional : forUpdate;
+    // Warm-up (untimed): the same transactions on a row of their own.
+    const w = warmupSize(sc.buyers);
+    let warmAccepted = 0;
+    let wNext = 0;
+    await Promise.all(
+      Array.from({ length: o.bConnections }, async () => {
+        while (wNext < w) {
+          const i = wNext++;
+          if ((await buy(pool, tx, WARMUP_ORDER_BASE + i, [[WARMUP_SKU, 1]])).ok) warmAccepted++;
+        }
+      }),
+    );
+    // Lines in SKU order: the lock order every transaction agrees on.
+    const carts = sc.carts.map((c) =>
+      [...c].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)),
+    );
+    const n = carts.length;
+    const lat = new Float64Array(n).fill(NaN);
+    const taken = new Map<string, number>(warmAccepted ? [[WARMUP_SKU, warmAccepted]] : []);
+    let accepted = 0;
+    let rejected = 0;
+    let unitsTaken = 0;
+    let retries = 0;
+    let next = 0;
+    let decided = 0;
+    let truncated = false;
+    const monitor = new ProcessMonitor([...serverProcesses(), benchProcess()]);
+    monitor.start();
+    const t0 = performance.now();
+    const deadline = t0 + o.timeLimitS * 1000;
+    let tEnd = t0;
+    await Promise.all(
+      Array.from({ length: o.bConnections }, async () => {
+        while (next < n) {
+          if (performance.now() > deadline) {
+            truncated = true;
+            return;
+          }
+          const i = next++;
+          const lines = carts[i]!;
+          const ts = performance.now();
+          const { ok, retries: r } = await buy(pool, tx, i, lines);
+          retries += r;
+          const te = performance.now();
+          tEnd = Math.max(tEnd, te);
+          lat[i] = te - ts;
+          decided++;
+          if (ok) {
+            accepted++;
+            unitsTaken += addUnits(taken, lines);
+          } else rejected++;
+        }
+      }),
+    );
+    const wallMs = tEnd - t0;
+    const processes = monitor.stop();
+    log(`B ${VARIANT_NAME[variant]} ${sc.name}: ${decided} decisions in ${Math.round(wallMs)} ms`);
+
+    // The books at the end: no oversell, conservation, orders = sold.
+    const violations: string[] = [];
+    let oversells = 0;
+    let oversoldUnits = 0;
+    const [rows] = await pool.query<RowDataPacket[]>(
+      'SELECT sku, total, available, sold FROM stock',
+    );
+    const [orderRows] = await pool.query<RowDataPacket[]>(
+      'SELECT sku, SUM(qty) AS units FROM order_lines GROUP BY sku',
+    );
+    const [[orders]] = (await pool.query(
+      'SELECT COUNT(DISTINCT order_id) AS n FROM order_lines',
+    )) as unknown as [[{ n: number }]];
+    const ordered = new Map(orderRows.map((r) => [String(r.sku), Number(r.units)]));
+    for (const r of rows) {
+      const sku = String(r.sku);
+      const [total, available, sold] = [Number(r.total), Number(r.available), Number(r.sold)];
+      const over = Math.max(0, sold - total, -available);
+      if (over > 0 || available < 0) {
+        oversells++;
+        oversoldUnits += over;
+        violations.push(`${sku}: available ${available}, sold ${sold}, total ${total}`);
+      }
+      if (available + sold !== total)
+        violations.push(`${sku}: available + sold ${available + sold} ≠ total ${total}`);
+      if ((ordered.get(sku) ?? 0) !== sold)
+        violations.push(`${sku}: order lines ${ordered.get(sku) ?? 0} ≠ sold ${sold}`);
+      if ((taken.get(sku) ?? 0) !== sold)
+        violations.push(`${sku}: accepted units ${taken.get(sku) ?? 0} ≠ sold ${sold}`);
+    }
+    if (Number(orders.n) !== accepted + warmAccepted) {
+      violations.push(
+        `${orders.n} orders stored, ${accepted} + ${warmAccepted} (warm-up) accepted`,
+      );
+    }
+    return {
+      system: 'B',
+      variant: VARIANT_NAME[variant],
+      buyers: n,
+      decisions: decided,
+      accepted,
+      rejected,
+      byReason: rejected ? { out_of_stock: rejected } : {},
+      unitsTaken,
+      wallMs: Math.round(wallMs),
+      decisionsPerSec: perSecond(decided, wallMs),
+      throughputDefinition:
+        'transactions ÷ (last COMMIT/ROLLBACK − first START TRANSACTION), client clock',
+      latencyMs: summarize(lat),
+      latencyDefinition:
+        'per transaction: getConnection → COMMIT/ROLLBACK returned (retries after a deadlock included), client clock',
+      oversells,
+      oversoldUnits,
+      violations: violations.slice(0, 50),
+      processes,
+      machineCpu: monitor.machine,
+      truncated,
+      loadavgStart,
+      loadavgEnd: loadNow(),
+      startedAt,
+      notes: [
+        `warm-up: ${w} transactions on ${WARMUP_SKU} before the window, excluded from the figures`,
+        `${o.bConnections} pooled connections, ${o.bConnections} buyers in flight`,
+        `${retries} transactions retried after a deadlock / lock-wait timeout`,
+      ],
+    };
+  } finally {
+    await pool.end().catch(() => {});
+    if (!o.keep) await dropDatabase(o.mysqlUrl, db).catch(() => {});
+  }
+}
