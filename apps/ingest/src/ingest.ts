@@ -57,7 +57,9 @@ export class Ingest implements Service {
 
   async handle(entries: StreamEntry[], log: Logger): Promise<EntryResult[]> {
     const results: EntryResult[] = new Array(entries.length);
-    const p = this.redis.pipeline();
+    const sk = this.keys.shard();
+    const keys = [sk.inbound];
+    const args: Array<string | number> = [this.cfg.DEDUPE_TTL_SECONDS];
     const queued: Array<{ index: number; type: string }> = [];
     entries.forEach((e, index) => {
       const v = validateCheckoutEvent(e.fields);
@@ -67,27 +69,29 @@ export class Ingest implements Service {
         return;
       }
       const ev = v.value;
-      const sk = this.keys.shard();
-      runScript(
-        p,
-        'forward',
-        [sk.event(ev.eventId), sk.inbound],
-        [this.cfg.DEDUPE_TTL_SECONDS, ...encodeInternalEvent(ev, e.id)],
-      );
+      const fields = encodeInternalEvent(ev, e.id);
+      keys.push(sk.event(ev.eventId));
+      args.push(fields.length, ...fields);
       queued.push({ index, type: ev.type });
     });
     if (queued.length) {
-      const res = (await p.exec()) ?? [];
+      // The whole batch in one call (forwardMany.lua): each event is still recorded and
+      // forwarded atomically. If the call fails, every entry stays pending and is retried.
+      let forwarded: number[];
+      try {
+        forwarded = await runScript<number[]>(this.redis, 'forwardMany', keys, args);
+      } catch (err) {
+        log.warn({ err, entries: queued.length }, 'forward failed; will be retried');
+        for (const { index } of queued) results[index] = { kind: 'retry' };
+        return results;
+      }
       fault('ingest.after_forward');
       queued.forEach(({ index, type }, i) => {
-        const [err, forwarded] = res[i] ?? [new Error('no reply')];
-        if (err) {
-          log.warn({ err, entryId: entries[index]!.id }, 'forward failed; will be retried');
-          results[index] = { kind: 'retry' };
-          return;
-        }
         results[index] = { kind: 'ack' };
-        this.metrics.processed.inc({ type, status: forwarded === 1 ? 'forwarded' : 'duplicate' });
+        this.metrics.processed.inc({
+          type,
+          status: forwarded[i] === 1 ? 'forwarded' : 'duplicate',
+        });
       });
     }
     return results;
