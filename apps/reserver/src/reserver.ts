@@ -4,7 +4,8 @@
  * outcome and, for a state change, one ledger entry in the same Lua call; the stream entry is
  * acked afterwards, and a redelivery is answered 'duplicate' by the script.
  *
- * One pipeline per batch: the whole batch of decisions costs one round trip.
+ * One script call per batch (decideMany.lua): the whole batch of decisions costs one round trip
+ * and one EVALSHA.
  */
 import type { Redis } from '@holdfast/shared';
 import {
@@ -20,6 +21,7 @@ import {
   workerSettings,
   validateAdminEvent,
   workerMetrics,
+  type CheckoutCommand,
   type EntryResult,
   type Logger,
   type Registry,
@@ -89,7 +91,7 @@ export class Reserver implements Service {
 
   async decide(entries: StreamEntry[], log: Logger): Promise<EntryResult[]> {
     const results: EntryResult[] = new Array(entries.length);
-    const p = this.redis.pipeline();
+    const cmds: CheckoutCommand[] = [];
     const queued: Array<{ index: number; type: string; srcMs: number }> = [];
     entries.forEach((e, index) => {
       const v = decodeInternalEvent(e.fields);
@@ -97,21 +99,22 @@ export class Reserver implements Service {
         results[index] = { kind: 'dead', reason: v.reason, detail: v.detail };
         return;
       }
-      this.gate.queue(p, v.value);
+      cmds.push(v.value);
       queued.push({ index, type: v.value.type, srcMs: streamIdMs(v.value.srcId) });
     });
     if (!queued.length) return results;
-    const res = (await p.exec()) ?? [];
+    // The whole batch in one script call (decideMany.lua); an error in one event's slot leaves
+    // that entry pending (retried, then dead-lettered), the others are decided.
+    const decisions = await this.gate.decideMany(this.redis, cmds);
     fault('reserver.after_decide');
     const decidedAt = Date.now();
     queued.forEach(({ index, type, srcMs }, i) => {
-      const [err, value] = res[i] ?? [new Error('no reply')];
-      if (err) {
-        log.error({ err, entryId: entries[index]!.id }, 'decision failed; will be retried');
+      const d = decisions[i] ?? new Error('no reply');
+      if (d instanceof Error) {
+        log.error({ err: d, entryId: entries[index]!.id }, 'decision failed; will be retried');
         results[index] = { kind: 'retry' };
         return;
       }
-      const d = Gate.parse(value);
       results[index] = { kind: 'ack' };
       this.wm.processed.inc({ type, status: d.reason ?? d.status });
       if (d.status !== 'duplicate' && srcMs > 0) {

@@ -93,6 +93,41 @@ export class Gate {
     }
   }
 
+  /**
+   * Decides a batch in one script call (decideMany.lua), in order; the same decisions as
+   * queue() per command. A slot is an Error when that event's decision raised one.
+   */
+  async decideMany(
+    client: Redis,
+    cmds: readonly CheckoutCommand[],
+    now?: number,
+  ): Promise<Array<Decision | Error>> {
+    const sk = this.keys.shard();
+    const keys = [sk.holdsDue, this.keys.streams.outcomes, sk.ledger, sk.prefix];
+    const args: Array<string | number> = [
+      now ?? '',
+      this.cfg.dedupeTtlSeconds,
+      this.cfg.outcomesMaxLen,
+      this.cfg.finishedHoldTtlSeconds,
+      this.cfg.holdMaxTotalSeconds * 1000,
+    ];
+    for (const c of cmds) {
+      keys.push(sk.event(c.eventId), sk.hold(c.checkoutId));
+      const reserve = c.type === 'reserve' ? c : undefined;
+      const hold = c.type === 'reserve' || c.type === 'extend' ? this.holdMs(c.holdSeconds) : '';
+      args.push(
+        c.type,
+        c.eventId,
+        c.checkoutId,
+        reserve?.userId ?? '',
+        reserve ? JSON.stringify(reserve.lines) : '',
+        hold,
+      );
+    }
+    const res = await runScript<unknown[]>(client, 'decideMany', keys, args);
+    return res.map((r) => (r instanceof Error ? r : Gate.parse(r)));
+  }
+
   /** Runs one command on its own round trip (tests, CLI). */
   async decide(client: Redis, cmd: CheckoutCommand, now?: number): Promise<Decision> {
     const res = await this.queue(client.pipeline(), cmd, now).exec();

@@ -11,16 +11,11 @@
     reason: unknown_hold | hold_expired | hold_cancelled | hold_confirmed | ''
 ]]
 --@include "common"
---@include "hold-decision"
+--@include "decide"
 
-local hold, now, rejected = load_active_hold('cancel', false)
-if not hold then return rejected end
-
-local deltas = release_hold(KEYS[6], hold.user, hold.lines)
-redis.call('HSET', KEYS[2], 'state', 'cancelled')
-redis.call('EXPIRE', KEYS[2], ARGV[6])
-redis.call('ZREM', KEYS[3], ARGV[3])
-emit_outcome(KEYS[4], ARGV[5], ARGV[2], ARGV[3], 'cancel', 'cancelled', nil, nil, now)
-emit_ledger(KEYS[5], 'cancel:' .. ARGV[2], 'cancel', ARGV[2], ARGV[3], now, deltas)
-mark_decided(KEYS[1], ARGV[4])
-return { 'cancelled', '', '' }
+-- The decision itself lives in includes/decide.lua, shared with decideMany.lua.
+local ctx = {
+  now = now_ms(ARGV[1]), due = KEYS[3], outcomes = KEYS[4], ledger = KEYS[5], prefix = KEYS[6],
+  maxlen = ARGV[5], dedupe_ttl = ARGV[4], finished_ttl = ARGV[6],
+}
+return decide_cancel(ctx, KEYS[1], KEYS[2], ARGV[2], ARGV[3])

@@ -10,23 +10,11 @@
     reason: unknown_hold | hold_expired | hold_cancelled | hold_confirmed | ''
 ]]
 --@include "common"
---@include "hold-decision"
+--@include "decide"
 
-local hold, now, rejected = load_active_hold('confirm', true)
-if not hold then return rejected end
-
-local deltas = {}
-for i = 1, #hold.lines do
-  local sku, qty = hold.lines[i][1], tonumber(hold.lines[i][2])
-  local sk = KEYS[6] .. 'stock:' .. sku
-  redis.call('HINCRBY', sk, 'held', -qty)
-  redis.call('HINCRBY', sk, 'sold', qty)
-  deltas[i] = { sku, 0, 0, -qty, qty }
-end
-redis.call('HSET', KEYS[2], 'state', 'confirmed')
-redis.call('EXPIRE', KEYS[2], ARGV[6])
-redis.call('ZREM', KEYS[3], ARGV[3])
-emit_outcome(KEYS[4], ARGV[5], ARGV[2], ARGV[3], 'confirm', 'confirmed', nil, nil, now)
-emit_ledger(KEYS[5], 'confirm:' .. ARGV[2], 'confirm', ARGV[2], ARGV[3], now, deltas)
-mark_decided(KEYS[1], ARGV[4])
-return { 'confirmed', '', '' }
+-- The decision itself lives in includes/decide.lua, shared with decideMany.lua.
+local ctx = {
+  now = now_ms(ARGV[1]), due = KEYS[3], outcomes = KEYS[4], ledger = KEYS[5], prefix = KEYS[6],
+  maxlen = ARGV[5], dedupe_ttl = ARGV[4], finished_ttl = ARGV[6],
+}
+return decide_confirm(ctx, KEYS[1], KEYS[2], ARGV[2], ARGV[3])

@@ -11,19 +11,11 @@
     reason: unknown_hold | hold_expired | hold_cancelled | hold_confirmed | ''
 ]]
 --@include "common"
---@include "hold-decision"
+--@include "decide"
 
-local hold, now, rejected = load_active_hold('extend', true)
-if not hold then return rejected end
-
-local expires_at = now + tonumber(ARGV[6])
-if expires_at > hold.max_until then expires_at = hold.max_until end
-if expires_at < hold.expires_at then expires_at = hold.expires_at end
-redis.call('HSET', KEYS[2], 'expires_at', expires_at)
-redis.call('ZADD', KEYS[3], expires_at, ARGV[3])
-local deltas = {}
-for i = 1, #hold.lines do deltas[i] = { hold.lines[i][1], 0, 0, 0, 0 } end
-emit_outcome(KEYS[4], ARGV[5], ARGV[2], ARGV[3], 'extend', 'extended', nil, expires_at, now)
-emit_ledger(KEYS[5], 'extend:' .. ARGV[2], 'extend', ARGV[2], ARGV[3], now, deltas)
-mark_decided(KEYS[1], ARGV[4])
-return { 'extended', '', tostring(expires_at) }
+-- The decision itself lives in includes/decide.lua, shared with decideMany.lua.
+local ctx = {
+  now = now_ms(ARGV[1]), due = KEYS[3], outcomes = KEYS[4], ledger = KEYS[5], prefix = KEYS[6],
+  maxlen = ARGV[5], dedupe_ttl = ARGV[4], finished_ttl = 0,
+}
+return decide_extend(ctx, KEYS[1], KEYS[2], ARGV[2], ARGV[3], ARGV[6])

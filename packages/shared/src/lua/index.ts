@@ -23,6 +23,7 @@ export const SCRIPT_NAMES = [
   'setLimit',
   'forward',
   'forwardMany',
+  'decideMany',
   'snapshot',
   'seed',
 ] as const;

@@ -59,7 +59,9 @@ describe('Lua loader', () => {
       if (EXPECTED_KEYS[s.name] !== undefined)
         expect(nowDefs, s.name).toBe(s.name === 'forward' ? 0 : 1);
       const holdDefs = s.lua.match(/local function load_active_hold\(/g)?.length ?? 0;
-      expect(holdDefs, s.name).toBe(['confirm', 'cancel', 'extend'].includes(s.name) ? 1 : 0);
+      expect(holdDefs, s.name).toBe(
+        ['reserve', 'confirm', 'cancel', 'extend', 'decideMany'].includes(s.name) ? 1 : 0,
+      );
     }
     expect(loadScripts()).toBe(scripts); // cached per process
   });

@@ -1,0 +1,126 @@
+/**
+ * decideMany.lua (the reserver's batch path) against a real Redis: for any sequence of checkout
+ * commands, deciding them in batches gives exactly what deciding them one by one gives — the
+ * same replies, outcomes, ledger entries and counters — and an event whose decision raises an
+ * error does not stop the rest of its batch.
+ */
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { Gate, type CheckoutCommand } from '../gate.js';
+import { Keys } from '../keys.js';
+import { CFG, T0, fileEnv, readAllStock, xrangeAfter } from '../../test/helpers.js';
+import { randomId } from '../testing/fixtures.js';
+
+const f = fileEnv();
+const SKUS = ['A', 'B', 'C'];
+
+const command = (n: number): fc.Arbitrary<CheckoutCommand> => {
+  const checkout = fc.integer({ min: 0, max: 7 }).map((c) => `c${c}`);
+  const id = fc.constant(`e${n}`);
+  return fc.oneof(
+    fc.record({
+      type: fc.constant('reserve' as const),
+      eventId: id,
+      checkoutId: checkout,
+      userId: fc.constantFrom('u1', 'u2', 'u3'),
+      lines: fc.uniqueArray(fc.tuple(fc.constantFrom(...SKUS), fc.integer({ min: 1, max: 4 })), {
+        minLength: 1,
+        maxLength: 3,
+        selector: (l) => l[0],
+      }),
+      holdSeconds: fc.constantFrom(undefined, 15, 90),
+    }),
+    fc.record({
+      type: fc.constantFrom('confirm' as const, 'cancel' as const),
+      eventId: id,
+      checkoutId: checkout,
+    }),
+    fc.record({
+      type: fc.constant('extend' as const),
+      eventId: id,
+      checkoutId: checkout,
+      holdSeconds: fc.constantFrom(undefined, 100),
+    }),
+  );
+};
+
+async function armed(ns: string) {
+  const h = f.harness();
+  const keys = new Keys(ns, 'main');
+  const gate = new Gate(keys, CFG);
+  for (const [i, sku] of SKUS.entries()) {
+    await gate.admin(h.r, { type: 'restock', eventId: `a${i}`, sku, qty: 8 });
+  }
+  await gate.admin(h.r, { type: 'set_limit', eventId: 'l', sku: 'B', perUser: 3 });
+  return { r: h.r, keys, gate };
+}
+
+async function view(r: Awaited<ReturnType<typeof armed>>) {
+  const strip = (e: { f: Record<string, string> }) => {
+    const { at: _at, ...rest } = e.f;
+    return rest;
+  };
+  return {
+    outcomes: (await xrangeAfter(r.r, r.keys.streams.outcomes, undefined)).map(strip),
+    ledger: (await xrangeAfter(r.r, r.keys.shard().ledger, undefined)).map(strip),
+    stock: [...(await readAllStock(r.r, r.keys)).entries()],
+  };
+}
+
+describe('decideMany', () => {
+  it('decides a batch exactly as the one-event scripts decide it one by one', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc
+          .integer({ min: 5, max: 40 })
+          .chain((n) =>
+            fc.tuple(
+              fc.tuple(...Array.from({ length: n }, (_, i) => command(i))),
+              fc.integer({ min: 1, max: 12 }),
+            ),
+          ),
+        async ([cmds, batch]) => {
+          // Re-send a few events (duplicates must come back 'duplicate' both ways).
+          const all = [...cmds, ...cmds.filter((_, i) => i % 7 === 3)];
+          const many = await armed(`${f.env.namespace}${randomId()}:`);
+          const batched = [];
+          for (let i = 0; i < all.length; i += batch) {
+            // One clock per batch, as the reserver has: give each one-by-one event the same.
+            const chunk = all.slice(i, i + batch);
+            batched.push(...(await many.gate.decideMany(many.r, chunk, T0 + i * 5_000)));
+          }
+          // Compare with a one-by-one run on the batched clock.
+          const again = await armed(`${f.env.namespace}${randomId()}:`);
+          const byOne = [];
+          for (let i = 0; i < all.length; i += batch) {
+            for (const c of all.slice(i, i + batch))
+              byOne.push(await again.gate.decide(again.r, c, T0 + i * 5_000));
+          }
+          expect(batched).toEqual(byOne);
+          expect(await view(many)).toEqual(await view(again));
+          expect(batched).toHaveLength(all.length);
+        },
+      ),
+      { numRuns: 15 },
+    );
+  });
+
+  it('an event that raises an error gets an error in its slot; the rest of the batch is decided', async () => {
+    const r = await armed(`${f.env.namespace}${randomId()}:`);
+    const res = await r.gate.decideMany(
+      r.r,
+      [
+        { type: 'reserve', eventId: 'x1', checkoutId: 'k1', userId: 'u', lines: [['A', 1]] },
+        { type: 'reserve', eventId: 'x2', checkoutId: 'k2', userId: 'u', lines: [['A', 1.5]] },
+        { type: 'reserve', eventId: 'x3', checkoutId: 'k3', userId: 'u', lines: [['A', 2]] },
+      ],
+      T0,
+    );
+    expect(res[0]).toMatchObject({ status: 'reserved' });
+    expect(res[1]).toBeInstanceOf(Error);
+    expect(String(res[1])).toMatch(/qty must be a positive integer/);
+    expect(res[2]).toMatchObject({ status: 'reserved' });
+    const stock = await readAllStock(r.r, r.keys);
+    expect(stock.get('A')).toMatchObject({ available: 5, held: 3 });
+  });
+});

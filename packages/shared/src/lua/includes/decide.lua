@@ -1,0 +1,150 @@
+-- The four checkout decisions as functions, shared by the one-event scripts (reserve-6,
+-- confirm-6, cancel-6, extend-6) and the batch script (decideMany). Needs "common".
+--
+-- ctx: { now, due, outcomes, ledger, prefix, maxlen, dedupe_ttl, finished_ttl }
+-- Each returns { status, reason, expires_at } like the one-event scripts document.
+
+local function decide_reserve(ctx, ev_key, hold_key, event_id, checkout_id, user, lines_json, hold_ms, max_total_ms)
+  local now, prefix = ctx.now, ctx.prefix
+  local lines = cjson.decode(lines_json)
+  -- Refuse a malformed cart before any write: an error after a write would leave a partial
+  -- reserve behind (Redis does not roll a script back).
+  for i = 1, #lines do
+    local qty = tonumber(lines[i][2])
+    if not qty or qty < 1 or qty % 1 ~= 0 then
+      return redis.error_reply('ERR reserve: line ' .. i .. ' qty must be a positive integer')
+    end
+  end
+  if redis.call('GET', ev_key) == 'd' then return { 'duplicate', '', '' } end
+
+  local function reject(reason)
+    emit_outcome(ctx.outcomes, ctx.maxlen, event_id, checkout_id, 'reserve', 'rejected', reason, nil, now)
+    mark_decided(ev_key, ctx.dedupe_ttl)
+    return { 'rejected', reason, '' }
+  end
+
+  if redis.call('EXISTS', hold_key) == 1 then return reject('hold_exists') end
+
+  -- Check every line before touching anything: all-or-nothing without rollback. A SKU listed
+  -- twice is checked against its summed quantity (validation forbids repeats, but the gate must
+  -- never oversell).
+  local want = {}
+  for i = 1, #lines do
+    local sku, qty = lines[i][1], tonumber(lines[i][2])
+    want[sku] = (want[sku] or 0) + qty
+    local st = redis.call('HMGET', prefix .. 'stock:' .. sku, 'available', 'per_user')
+    if not st[1] then return reject('unknown_sku') end
+    if tonumber(st[1]) < want[sku] then return reject('out_of_stock') end
+    local limit = tonumber(st[2] or '0')
+    if limit > 0 then
+      local used = tonumber(redis.call('HGET', prefix .. 'usage:' .. user, sku) or '0')
+      if used + want[sku] > limit then return reject('user_limit') end
+    end
+  end
+
+  local deltas = {}
+  for i = 1, #lines do
+    local sku, qty = lines[i][1], tonumber(lines[i][2])
+    local sk = prefix .. 'stock:' .. sku
+    redis.call('HINCRBY', sk, 'available', -qty)
+    redis.call('HINCRBY', sk, 'held', qty)
+    redis.call('HINCRBY', prefix .. 'usage:' .. user, sku, qty)
+    deltas[i] = { sku, 0, -qty, qty, 0 }
+  end
+
+  local expires_at = now + tonumber(hold_ms)
+  local max_until = now + tonumber(max_total_ms)
+  if expires_at > max_until then expires_at = max_until end
+  local n = redis.call('INCR', prefix .. 'seq')
+  redis.call('HSET', hold_key, 'state', 'active', 'user', user, 'lines', lines_json,
+    'expires_at', expires_at, 'created_at', now, 'max_until', max_until, 'n', n,
+    'event_id', event_id)
+  redis.call('ZADD', ctx.due, expires_at, checkout_id)
+  emit_outcome(ctx.outcomes, ctx.maxlen, event_id, checkout_id, 'reserve', 'reserved', nil, expires_at, now)
+  emit_ledger(ctx.ledger, 'reserve:' .. event_id, 'reserve', event_id, checkout_id, now, deltas)
+  mark_decided(ev_key, ctx.dedupe_ttl)
+  return { 'reserved', '', tostring(expires_at) }
+end
+
+-- Front half of confirm / cancel / extend: dedupe, look the hold up, and turn every non-active
+-- state into its rejection. Returns (hold, nil) or (nil, reply) after writing the rejection.
+local function load_active_hold(ctx, typ, ev_key, hold_key, event_id, checkout_id, reject_past_deadline)
+  if redis.call('GET', ev_key) == 'd' then return nil, { 'duplicate', '', '' } end
+  local h = redis.call('HMGET', hold_key, 'state', 'user', 'lines', 'expires_at', 'max_until', 'n')
+  local state = h[1]
+  local reason = nil
+  if not state then
+    reason = 'unknown_hold'
+  elseif state == 'confirmed' then
+    reason = 'hold_confirmed'
+  elseif state == 'cancelled' then
+    reason = 'hold_cancelled'
+  elseif state == 'expired' then
+    reason = 'hold_expired'
+  elseif reject_past_deadline and ctx.now >= tonumber(h[4]) then
+    -- Past its deadline but not yet swept: the sweep will release it within one interval.
+    reason = 'hold_expired'
+  end
+  if reason then
+    emit_outcome(ctx.outcomes, ctx.maxlen, event_id, checkout_id, typ, 'rejected', reason, nil, ctx.now)
+    mark_decided(ev_key, ctx.dedupe_ttl)
+    return nil, { 'rejected', reason, '' }
+  end
+  return {
+    user = h[2], lines = cjson.decode(h[3]), expires_at = tonumber(h[4]),
+    max_until = tonumber(h[5]), n = h[6],
+  }, nil
+end
+
+local function decide_confirm(ctx, ev_key, hold_key, event_id, checkout_id)
+  local hold, rejected = load_active_hold(ctx, 'confirm', ev_key, hold_key, event_id, checkout_id, true)
+  if not hold then return rejected end
+  local deltas = {}
+  for i = 1, #hold.lines do
+    local sku, qty = hold.lines[i][1], tonumber(hold.lines[i][2])
+    local sk = ctx.prefix .. 'stock:' .. sku
+    redis.call('HINCRBY', sk, 'held', -qty)
+    redis.call('HINCRBY', sk, 'sold', qty)
+    deltas[i] = { sku, 0, 0, -qty, qty }
+  end
+  redis.call('HSET', hold_key, 'state', 'confirmed')
+  redis.call('EXPIRE', hold_key, ctx.finished_ttl)
+  redis.call('ZREM', ctx.due, checkout_id)
+  emit_outcome(ctx.outcomes, ctx.maxlen, event_id, checkout_id, 'confirm', 'confirmed', nil, nil, ctx.now)
+  emit_ledger(ctx.ledger, 'confirm:' .. event_id, 'confirm', event_id, checkout_id, ctx.now, deltas)
+  mark_decided(ev_key, ctx.dedupe_ttl)
+  return { 'confirmed', '', '' }
+end
+
+-- Also accepts a hold past its deadline that the sweep has not reached yet: both end with the
+-- stock back.
+local function decide_cancel(ctx, ev_key, hold_key, event_id, checkout_id)
+  local hold, rejected = load_active_hold(ctx, 'cancel', ev_key, hold_key, event_id, checkout_id, false)
+  if not hold then return rejected end
+  local deltas = release_hold(ctx.prefix, hold.user, hold.lines)
+  redis.call('HSET', hold_key, 'state', 'cancelled')
+  redis.call('EXPIRE', hold_key, ctx.finished_ttl)
+  redis.call('ZREM', ctx.due, checkout_id)
+  emit_outcome(ctx.outcomes, ctx.maxlen, event_id, checkout_id, 'cancel', 'cancelled', nil, nil, ctx.now)
+  emit_ledger(ctx.ledger, 'cancel:' .. event_id, 'cancel', event_id, checkout_id, ctx.now, deltas)
+  mark_decided(ev_key, ctx.dedupe_ttl)
+  return { 'cancelled', '', '' }
+end
+
+-- Moves the deadline to now + hold_ms, never past the hold's maximum lifetime and never earlier
+-- than it already is.
+local function decide_extend(ctx, ev_key, hold_key, event_id, checkout_id, hold_ms)
+  local hold, rejected = load_active_hold(ctx, 'extend', ev_key, hold_key, event_id, checkout_id, true)
+  if not hold then return rejected end
+  local expires_at = ctx.now + tonumber(hold_ms)
+  if expires_at > hold.max_until then expires_at = hold.max_until end
+  if expires_at < hold.expires_at then expires_at = hold.expires_at end
+  redis.call('HSET', hold_key, 'expires_at', expires_at)
+  redis.call('ZADD', ctx.due, expires_at, checkout_id)
+  local deltas = {}
+  for i = 1, #hold.lines do deltas[i] = { hold.lines[i][1], 0, 0, 0, 0 } end
+  emit_outcome(ctx.outcomes, ctx.maxlen, event_id, checkout_id, 'extend', 'extended', nil, expires_at, ctx.now)
+  emit_ledger(ctx.ledger, 'extend:' .. event_id, 'extend', event_id, checkout_id, ctx.now, deltas)
+  mark_decided(ev_key, ctx.dedupe_ttl)
+  return { 'extended', '', tostring(expires_at) }
+end
