@@ -17,6 +17,7 @@ demo: setup services
 	pnpm demo
 
 test: setup services
+	bash scripts/ensure-chromium.sh
 	pnpm check-types
 	pnpm lint
 	bash scripts/validate-ops.sh

@@ -1,0 +1,51 @@
+/** Small statistics helpers of the report. */
+
+export interface Percentiles {
+  count: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  p999: number;
+  max: number;
+  mean: number;
+}
+
+/** Nearest-rank percentiles (ms) of a sample; zeros when empty. */
+export function percentiles(values: ArrayLike<number>): Percentiles {
+  const a = Float64Array.from(values).sort();
+  const n = a.length;
+  if (!n) return { count: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0, mean: 0 };
+  const at = (q: number) => a[Math.min(n - 1, Math.max(0, Math.ceil(q * n) - 1))]!;
+  let sum = 0;
+  for (const v of a) sum += v;
+  return {
+    count: n,
+    p50: at(0.5),
+    p90: at(0.9),
+    p99: at(0.99),
+    p999: at(0.999),
+    max: a[n - 1]!,
+    mean: Math.round((sum / n) * 10) / 10,
+  };
+}
+
+/** Counts of values per bucket upper bound (ms); the last bucket is open-ended. */
+export function histogram(
+  values: ArrayLike<number>,
+  bounds: number[],
+): Array<{ le: number | null; count: number }> {
+  const out = bounds.map((b) => ({ le: b as number | null, count: 0 }));
+  out.push({ le: null, count: 0 });
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    let k = bounds.findIndex((b) => v <= b);
+    if (k < 0) k = bounds.length;
+    out[k]!.count++;
+  }
+  return out;
+}
+
+export const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+export const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+export const msText = (ms: number) =>
+  ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${fmt(ms)} ms`;
