@@ -25,7 +25,12 @@ import {
   type StreamEntry,
 } from '@holdfast/shared';
 import { createMysqlPool, isRetryableMysqlError, migrate, type Pool } from '@holdfast/shared/mysql';
-import { applyLedgerBatch, parseLedgerEntry, type LedgerEntry } from './apply-batch.js';
+import {
+  applyLedgerBatch,
+  parseLedgerEntry,
+  type LedgerEntry,
+  type LedgerIncident,
+} from './apply-batch.js';
 import type { LedgerWriterConfig } from './config.js';
 import { ledgerMetrics, type LedgerMetrics } from './metrics.js';
 import { Pacer, backoffMs } from './pacer.js';
@@ -112,28 +117,8 @@ export class LedgerWriter implements Service {
         this.lm.batchSize.observe(entries.length);
         this.lm.rowsWritten.inc(res.rowsWritten);
         const refused = new Map(res.incidents.map((i) => [i.changeId, i]));
-        return entries.map((e) => {
-          const inc = refused.get(e.changeId);
-          if (!inc) return { kind: 'ack' } as const;
-          if ((deliveries.get(e.streamId) ?? 1) < this.cfg.LEDGER_INCIDENT_DELIVERIES) {
-            // Maybe out of order (its predecessor is still in flight elsewhere): try again later.
-            log.warn(
-              { changeId: e.changeId, entryId: e.streamId, reason: inc.reason },
-              'ledger change refused for now; will retry',
-            );
-            return { kind: 'retry' } as const;
-          }
-          this.lm.incidents.inc({ reason: inc.reason });
-          log.error(
-            { changeId: e.changeId, entryId: e.streamId, incident: inc },
-            'ledger incident: change refused',
-          );
-          return {
-            kind: 'dead',
-            reason: 'ledger_incident',
-            detail: `${inc.reason}: ${inc.detail}`,
-          } as const;
-        });
+        if (!refused.size) return entries.map(() => ({ kind: 'ack' }) as const);
+        return await this.settleRefused(entries, refused, log, deliveries);
       } catch (err) {
         const label = isRetryableMysqlError(err);
         if (!label) {
@@ -161,6 +146,58 @@ export class LedgerWriter implements Service {
         await new Promise((r) => setTimeout(r, wait));
       }
     }
+  }
+
+  /**
+   * Changes MySQL refused. With several writers a change can reach MySQL before the one it
+   * follows (a confirm before its reserve, committed by another writer a moment later), so a
+   * refused change is first re-tried here a few times within about a second, then left pending
+   * for redelivery, and only after LEDGER_INCIDENT_DELIVERIES deliveries dead-lettered as an
+   * incident.
+   */
+  private async settleRefused(
+    entries: LedgerEntry[],
+    refused: Map<string, LedgerIncident>,
+    log: Logger,
+    deliveries: Map<string, number>,
+    quickRetry = 0,
+  ): Promise<EntryResult[]> {
+    const again = entries.filter((e) => refused.has(e.changeId));
+    let retried: Map<string, EntryResult> | undefined;
+    if (quickRetry < 3 && !this.worker.stopRequested) {
+      await new Promise((r) => setTimeout(r, 100 * 3 ** quickRetry));
+      const res = await applyLedgerBatch(this.pool, this.keys.defaultShard, again, {
+        onRetry: (label) => this.lm.retries.inc({ reason: label }),
+      });
+      this.lm.rowsWritten.inc(res.rowsWritten);
+      const still = new Map(res.incidents.map((i) => [i.changeId, i]));
+      const out = still.size
+        ? await this.settleRefused(again, still, log, deliveries, quickRetry + 1)
+        : again.map(() => ({ kind: 'ack' }) as const);
+      retried = new Map(again.map((e, i) => [e.changeId, out[i]!]));
+    }
+    return entries.map((e) => {
+      const inc = refused.get(e.changeId);
+      if (!inc) return { kind: 'ack' } as const;
+      if (retried) return retried.get(e.changeId)!;
+      if ((deliveries.get(e.streamId) ?? 1) < this.cfg.LEDGER_INCIDENT_DELIVERIES) {
+        log.warn(
+          { changeId: e.changeId, entryId: e.streamId, reason: inc.reason },
+          'ledger change refused for now; will retry',
+        );
+        return { kind: 'retry' } as const;
+      }
+      this.lm.incidents.inc({ reason: inc.reason });
+      log.error(
+        { changeId: e.changeId, entryId: e.streamId, incident: inc },
+        'ledger incident: change refused',
+      );
+      return {
+        kind: 'dead',
+        reason: 'ledger_incident',
+        detail: `${inc.reason}: ${inc.detail}`,
+      } as const;
+    });
   }
 
   async start(): Promise<void> {

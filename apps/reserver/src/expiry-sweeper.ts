@@ -27,13 +27,19 @@ export class ExpirySweeper {
   ) {}
 
   start(): void {
+    // Fixed rate (each tick is due one interval after the previous one *started*), so a slow
+    // sweep does not push the next one back: a hold is released within its deadline plus about
+    // one interval.
+    let due = Date.now();
     const tick = () => {
       if (this.stopped) return;
       this.running = this.sweepOnce()
         .then(() => undefined)
         .catch((err) => this.o.log.warn({ err }, 'expiry sweep failed; next tick retries'))
         .finally(() => {
-          if (!this.stopped) this.timer = setTimeout(tick, this.o.intervalMs);
+          if (this.stopped) return;
+          due = Math.max(due + this.o.intervalMs, Date.now());
+          this.timer = setTimeout(tick, due - Date.now());
         });
     };
     tick();

@@ -167,11 +167,18 @@ export async function safeTrimPoint(redis: Redis, stream: string): Promise<strin
     const info = toObject(g);
     const name = String(info.name);
     let need: string;
+    // Entries up to last-delivered-id are delivered; the oldest pending one may be older. The
+    // XINFO reading may be a moment old: that only makes the point more conservative. If
+    // pending drained between the two calls, the summary has no oldest id.
+    need = nextId(String(info['last-delivered-id']));
     if (Number(info.pending) > 0) {
-      const summary = (await redis.xpending(stream, name)) as [number, string, string, unknown];
-      need = summary[1];
-    } else {
-      need = nextId(String(info['last-delivered-id']));
+      const summary = (await redis.xpending(stream, name)) as [
+        number,
+        string | null,
+        string | null,
+        unknown,
+      ];
+      if (summary[1] && cmpId(summary[1], need) < 0) need = summary[1];
     }
     if (min === null || cmpId(need, min) < 0) min = need;
   }
