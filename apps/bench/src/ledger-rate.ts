@@ -1,0 +1,77 @@
+/**
+ * Ledger-writer throughput: pre-fill the ledger stream with N state changes (2 SKUs each, by
+ * the gate directly), start one ledger-writer with pacing off, and time the drain into MySQL.
+ *   pnpm --filter @holdfast/bench exec tsx src/ledger-rate.ts [changes]
+ */
+import { Gate, Keys, createRedis } from '@holdfast/shared';
+import { createMysqlPool, migrate } from '@holdfast/shared/mysql';
+import { deleteNamespace, randomId } from '../../../packages/shared/src/testing/fixtures.js';
+import { startService } from '../../../packages/shared/src/testing/processes.js';
+import { backlog } from '../../../packages/shared/src/testing/inspect.js';
+
+const N = Number(process.argv[2] ?? 50_000);
+const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const db = `hf_ledger_rate_${randomId()}`;
+const mysqlUrl = `${(process.env.MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/x').replace(/\/[^/]*$/, '')}/${db}`;
+const ns = `lrate${randomId()}:`;
+const keys = new Keys(ns, 'main');
+const r = createRedis(redisUrl, { name: 'ledger-rate' });
+const gate = new Gate(keys, {
+  dedupeTtlSeconds: 3600,
+  outcomesMaxLen: 0,
+  holdDefaultSeconds: 600,
+  holdMinSeconds: 1,
+  holdMaxSeconds: 3600,
+  holdMaxTotalSeconds: 7200,
+  finishedHoldTtlSeconds: 3600,
+});
+await migrate(mysqlUrl);
+for (let s = 0; s < 200; s++)
+  await gate.admin(r, { type: 'restock', eventId: `a${s}`, sku: `S${s}`, qty: 1_000_000 });
+for (let i = 0; i < N; i += 1000) {
+  const cmds = Array.from({ length: Math.min(1000, N - i) }, (_, k) => ({
+    type: 'reserve' as const,
+    eventId: `e${i + k}`,
+    checkoutId: `c${i + k}`,
+    userId: `u${i + k}`,
+    lines: [
+      [`S${(i + k) % 200}`, 1],
+      [`S${(i + k + 77) % 200}`, 1],
+    ] as Array<[string, number]>,
+  }));
+  await gate.decideMany(r, cmds);
+}
+const rows = N * 2 + 200;
+const w = await startService('ledger-writer', {
+  REDIS_URL: redisUrl,
+  MYSQL_URL: mysqlUrl,
+  HOLDFAST_NAMESPACE: ns,
+  LEDGER_MAX_ROWS_PER_SECOND: '0',
+});
+// Timed from the writer's "started" (after its migrations; it is consuming from then on).
+const t0 = Date.now();
+while (
+  (await backlog(r, keys.shard().ledger)) > 0 ||
+  ((await r.xinfo('GROUPS', keys.shard().ledger)) as unknown[]).length === 0
+) {
+  await new Promise((res) => setTimeout(res, 20));
+}
+const ms = Date.now() - t0;
+await w.kill('SIGTERM');
+const pool = createMysqlPool(mysqlUrl);
+const [[c]] = (await pool.query('SELECT COUNT(*) n FROM inventory_ledger')) as unknown as [
+  [{ n: number }],
+];
+await pool.query(`DROP DATABASE \`${db}\``);
+await pool.end();
+await deleteNamespace(r, ns);
+r.disconnect();
+console.log(
+  JSON.stringify({
+    changes: N + 200,
+    rows,
+    rowsInMysql: Number(c.n),
+    drainMs: ms,
+    rowsPerSec: Math.round(rows / (ms / 1000)),
+  }),
+);
