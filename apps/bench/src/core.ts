@@ -101,10 +101,36 @@ async function viaReserver(): Promise<number> {
   return rate;
 }
 
+async function directBatched(): Promise<number> {
+  const ns = `bench${randomId()}:`;
+  const keys = new Keys(ns, 'main');
+  const r = createRedis(url, { name: 'bench-direct-batched' });
+  const gate = new Gate(keys, gateCfg);
+  await arm(gate, r);
+  const evs = events(N);
+  const t0 = performance.now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      while (next < evs.length) {
+        const chunk = evs.slice(next, next + 500);
+        next += 500;
+        await gate.decideMany(r, chunk);
+      }
+    }),
+  );
+  const rate = N / ((performance.now() - t0) / 1000);
+  await deleteNamespace(r, ns);
+  r.disconnect();
+  return rate;
+}
+
 const d = await direct();
+const db = await directBatched();
 const s = await viaReserver();
 console.log(
   JSON.stringify({
+    directBatchedPerSec: Math.round(db),
     events: N,
     directLuaPerSec: Math.round(d),
     oneReserverPerSec: Math.round(s),
