@@ -278,6 +278,12 @@ export class StreamWorker {
         this.consecutiveErrors = 0;
       } catch (err) {
         if (this.stopping) break;
+        if (String((err as Error).message).includes('NOGROUP')) {
+          // The stream or its group is gone (a Redis restarted from an old or no AOF, a manual
+          // DEL): re-create it from id 0 — redelivered entries are deduped by the handlers.
+          this.log.warn('consumer group missing: re-creating it');
+          await this.ensureGroup().catch(() => {});
+        }
         this.consecutiveErrors++;
         const wait = Math.min(5_000, 50 * 2 ** Math.min(this.consecutiveErrors, 7));
         this.log.warn({ err, wait }, 'batch failed; entries stay pending');

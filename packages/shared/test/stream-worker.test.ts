@@ -194,3 +194,20 @@ it('stop() finishes and acks the batch in hand', async () => {
   await stopped;
   expect(await pending(s)).toBe(0);
 });
+
+it('re-creates its group when the stream vanished (a Redis restarted without its data)', async () => {
+  const s = `${env.namespace}vanish`;
+  const seen: string[] = [];
+  const w = worker(
+    s,
+    'w1',
+    async (e) => (seen.push(...e.map((x) => toFields(x.fields).n!)), ack(e)),
+  );
+  await w.start();
+  await redis.xadd(s, '*', 'n', 'before');
+  await waitFor(() => seen.includes('before'));
+  await redis.del(s); // stream and group gone
+  await redis.xadd(s, '*', 'n', 'after'); // a producer writes again (no group on the new stream)
+  await waitFor(() => seen.includes('after'), { what: 'the entry written after the loss' });
+  await w.stop();
+});
