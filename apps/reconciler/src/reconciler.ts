@@ -117,6 +117,8 @@ export class Reconciler implements Service {
     await migrate(this.cfg.MYSQL_URL, this.log);
     const connection = bullConnection(this.cfg.REDIS_URL);
     this.queue = new Queue(QUEUE, { connection, prefix: this.keys.bullPrefix });
+    // Without a listener, BullMQ prints its connection errors raw to stderr (Redis down).
+    this.queue.on('error', (err) => this.log.warn({ err }, 'scheduler queue error'));
     // Idempotent: every replica upserts the same scheduler; BullMQ makes one job per tick.
     await this.queue.upsertJobScheduler(
       SCHEDULER_ID,

@@ -436,7 +436,15 @@ export class StreamWorker {
         Number(info.pending),
       );
       if (info.lag !== null && info.lag !== undefined) {
-        this.o.metrics?.lag.set({ stream: this.o.stream, group: this.o.group }, Number(info.lag));
+        // Redis's lag counter can stay high after a restart from a cut AOF although the group
+        // has read everything: a group whose last delivered id is the stream's last id has no lag.
+        const stream = toObject((await r.xinfo('STREAM', this.o.stream)) as unknown[]);
+        const caughtUp =
+          cmpId(String(info['last-delivered-id']), String(stream['last-generated-id'])) >= 0;
+        this.o.metrics?.lag.set(
+          { stream: this.o.stream, group: this.o.group },
+          caughtUp ? 0 : Number(info.lag),
+        );
       }
     }
     if (this.o.trim !== false) {
