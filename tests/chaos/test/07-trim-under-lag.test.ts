@@ -124,8 +124,20 @@ it('07 trimming never drops unacked entries under lag', async () => {
           (g) => Number(g[g.indexOf('pending') + 1]) === 0 && Number(g[g.indexOf('lag') + 1]) === 0,
         );
       }, 'the reserver caught up');
-      const eventsLenUnread = await stage.redis.xlen(n.events);
-      const sentEntries = [...stage.traffic.events.values()].reduce((k, e) => k + e.ids.length, 0);
+      // Every entry sent so far must still be there. (Ids are taken before the stream is read:
+      // the shoppers keep sending follow-ups, and entries added after the read don't count.)
+      const sentIds = [...stage.traffic.events.values()].flatMap((e) => e.ids);
+      const inStream = new Set<string>();
+      for (let start = '-'; ;) {
+        const page = (await stage.redis.xrange(n.events, start, '+', 'COUNT', 5000)) as Array<
+          [string, string[]]
+        >;
+        for (const [id] of page) inStream.add(id);
+        if (page.length < 5000) break;
+        start = `(${page[page.length - 1]![0]}`;
+      }
+      const sentEntries = sentIds.length;
+      const eventsLenUnread = sentIds.filter((id) => inStream.has(id)).length;
       const ledgerBacklog = await stage.redis.xlen(n.ledger);
       stage.log(
         `checkout:events holds ${eventsLenUnread} of ${sentEntries} entries; ledger backlog ${ledgerBacklog}`,
