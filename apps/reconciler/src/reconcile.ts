@@ -13,7 +13,7 @@
  *      Redis snapshot).
  *   Expected books at L:  M − committed(id > L) + uncommitted(P ≤ id ≤ L).  Variance = R − that.
  */
-import { type Keys, runScript, safeTrimPoint, toFields, type Redis } from '@holdfast/shared';
+import { cmpId, type Keys, runScript, safeTrimPoint, toFields, type Redis } from '@holdfast/shared';
 import type { Pool, RowDataPacket } from '@holdfast/shared/mysql';
 
 export type Counters = [total: number, available: number, held: number, sold: number];
@@ -47,12 +47,6 @@ export interface ReconcileReport {
   /** Sum of |variance| over SKUs. */
   totalAbsVariance: number;
   durationMs: number;
-}
-
-function cmpId(a: string, b: string): number {
-  const [am, as] = a.split('-').map(BigInt) as [bigint, bigint];
-  const [bm, bs] = b.split('-').map(BigInt) as [bigint, bigint];
-  return am === bm ? (as === bs ? 0 : as < bs ? -1 : 1) : am < bm ? -1 : 1;
 }
 
 function add(m: Map<string, Counters>, sku: string, d: Counters, sign = 1): void {

@@ -149,7 +149,8 @@ function nextId(id: string): string {
   return `${ms}-${BigInt(seq ?? '0') + 1n}`;
 }
 
-function cmpId(a: string, b: string): number {
+/** Orders two stream ids ('ms-seq') numerically. */
+export function cmpId(a: string, b: string): number {
   const [am, as] = a.split('-').map(BigInt) as [bigint, bigint];
   const [bm, bs] = b.split('-').map(BigInt) as [bigint, bigint];
   return am === bm ? (as === bs ? 0 : as < bs ? -1 : 1) : am < bm ? -1 : 1;
@@ -192,7 +193,8 @@ export function toFields(flat: string[]): Record<string, string> {
   return o;
 }
 
-function toObject(flat: unknown[]): Record<string, unknown> {
+/** A flat XINFO-style reply (name, value, name, value, …) as an object. */
+export function toObject(flat: unknown[]): Record<string, unknown> {
   const o: Record<string, unknown> = {};
   for (let i = 0; i + 1 < flat.length; i += 2) o[String(flat[i])] = flat[i + 1];
   return o;

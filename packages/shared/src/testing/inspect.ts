@@ -4,7 +4,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { Keys } from '../keys.js';
-import { toFields } from '../stream-worker.js';
+import { toFields, toObject } from '../stream-worker.js';
 
 export type Fields = Record<string, string>;
 
@@ -116,16 +116,10 @@ export async function backlog(redis: Redis, stream: string): Promise<number> {
   const groups = (await redis.xinfo('GROUPS', stream).catch(() => [])) as unknown[][];
   let n = 0;
   for (const g of groups) {
-    const info = toObjectLoose(g);
+    const info = toObject(g);
     n += Number(info.pending ?? 0) + Number(info.lag ?? 0);
   }
   return n;
-}
-
-function toObjectLoose(flat: unknown[]): Record<string, unknown> {
-  const o: Record<string, unknown> = {};
-  for (let i = 0; i + 1 < flat.length; i += 2) o[String(flat[i])] = flat[i + 1];
-  return o;
 }
 
 /** Every stream of the pipeline drained: nothing pending, nothing undelivered. */
