@@ -3,7 +3,14 @@
  * pipelining (the physical limit), measured in the same run on the same Redis.
  *   pnpm --filter @holdfast/bench exec tsx src/core.ts [events]
  */
-import { Gate, Keys, createRedis, encodeInternalEvent, type CheckoutEvent } from '@holdfast/shared';
+import {
+  Gate,
+  INTERNAL_EVENT_FIELD,
+  Keys,
+  createRedis,
+  encodeInternalEvent,
+  type CheckoutEvent,
+} from '@holdfast/shared';
 import { deleteNamespace, randomId } from '../../../packages/shared/src/testing/fixtures.js';
 import { startService } from '../../../packages/shared/src/testing/processes.js';
 
@@ -76,7 +83,12 @@ async function viaReserver(): Promise<number> {
     evs
       .slice(i, i + 1000)
       .forEach((e) =>
-        p.xadd(keys.shard().inbound, '*', ...encodeInternalEvent(e, `${Date.now()}-0`)),
+        p.xadd(
+          keys.shard().inbound,
+          '*',
+          INTERNAL_EVENT_FIELD,
+          encodeInternalEvent(e, `${Date.now()}-0`),
+        ),
       );
     await p.exec();
   }

@@ -1,7 +1,7 @@
 /**
  * ingest: takes producers' entries from checkout:events, validates them against the contract,
  * dead-letters what is invalid, and forwards each new event_id to the reserver's inbound stream
- * in the same atomic step that records it (forward-2.lua), so a crash between the two can
+ * in the same atomic step that records it (forwardMany-2.lua), so a crash between the two can
  * neither lose nor double an event. A duplicate event_id has no effect.
  */
 import type { Redis } from '@holdfast/shared';
@@ -58,7 +58,6 @@ export class Ingest implements Service {
   async handle(entries: StreamEntry[], log: Logger): Promise<EntryResult[]> {
     const results: EntryResult[] = new Array(entries.length);
     const sk = this.keys.shard();
-    const keys = [sk.inbound];
     const args: Array<string | number> = [this.cfg.DEDUPE_TTL_SECONDS];
     const queued: Array<{ index: number; type: string }> = [];
     entries.forEach((e, index) => {
@@ -68,18 +67,20 @@ export class Ingest implements Service {
         this.metrics.processed.inc({ type: 'invalid', status: 'dead_letter' });
         return;
       }
-      const ev = v.value;
-      const fields = encodeInternalEvent(ev, e.id);
-      keys.push(sk.event(ev.eventId));
-      args.push(fields.length, ...fields);
-      queued.push({ index, type: ev.type });
+      args.push(v.value.eventId, encodeInternalEvent(v.value, e.id));
+      queued.push({ index, type: v.value.type });
     });
     if (queued.length) {
-      // The whole batch in one call (forwardMany.lua): each event is still recorded and
+      // The whole batch in one call (forwardMany-2.lua): each event is still recorded and
       // forwarded atomically. If the call fails, every entry stays pending and is retried.
       let forwarded: number[];
       try {
-        forwarded = await runScript<number[]>(this.redis, 'forwardMany', keys, args);
+        forwarded = await runScript<number[]>(
+          this.redis,
+          'forwardMany',
+          [sk.inbound, sk.prefix],
+          args,
+        );
       } catch (err) {
         log.warn({ err, entries: queued.length }, 'forward failed; will be retried');
         for (const { index } of queued) results[index] = { kind: 'retry' };

@@ -87,19 +87,16 @@ it('forwards each valid event once, dead-letters garbage, survives kill -9 mid-f
     what: 'ingest drained',
   });
 
-  const inbound = await readStream(redis, keys.shard().inbound);
-  const ids = inbound.map((e) => e.event_id);
+  // S in entries: one field `e`, the validated event as compact JSON (internal-event.ts).
+  const inbound = (await readStream(redis, keys.shard().inbound)).map(
+    (e) => JSON.parse(e.e!) as Record<string, unknown>,
+  );
+  const ids = inbound.map((e) => e.e);
   expect(new Set(ids).size).toBe(ids.length); // nothing doubled
   expect(ids.length).toBe(N); // nothing lost
-  expect(inbound.every((e) => e.type === 'reserve')).toBe(true); // the first arrival of an id wins
-  expect(inbound[0]).toMatchObject({
-    type: 'reserve',
-    event_id: 'e0',
-    checkout_id: 'c0',
-    user_id: 'u',
-    lines: '[["A",1]]',
-  });
-  expect(inbound[0]!.src_id).toMatch(/^\d+-\d+$/);
+  expect(inbound.every((e) => e.t === 'reserve')).toBe(true); // the first arrival of an id wins
+  expect(inbound[0]).toMatchObject({ t: 'reserve', e: 'e0', c: 'c0', u: 'u', l: [['A', 1]] });
+  expect(inbound[0]!.s).toMatch(/^\d+-\d+$/);
   const dead = await readStream(redis, keys.streams.dead);
   expect(dead).toHaveLength(garbage);
   expect(new Set(dead.map((d) => d.reason))).toEqual(new Set(['missing_field']));

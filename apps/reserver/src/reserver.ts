@@ -4,8 +4,8 @@
  * outcome and, for a state change, one ledger entry in the same Lua call; the stream entry is
  * acked afterwards, and a redelivery is answered 'duplicate' by the script.
  *
- * One script call per batch (decideMany.lua): the whole batch of decisions costs one round trip
- * and one EVALSHA.
+ * One script call per batch (decideMany-4.lua): the whole batch of decisions costs one round
+ * trip and one EVALSHA, and the inbound payloads go to it unparsed.
  */
 import type { Redis } from '@holdfast/shared';
 import {
@@ -14,14 +14,13 @@ import {
   Keys,
   StreamWorker,
   createRedis,
-  decodeInternalEvent,
+  INTERNAL_EVENT_FIELD,
   fault,
   streamIdMs,
   uniqueConsumerName,
   workerSettings,
   validateAdminEvent,
   workerMetrics,
-  type CheckoutCommand,
   type EntryResult,
   type Logger,
   type Registry,
@@ -91,34 +90,48 @@ export class Reserver implements Service {
 
   async decide(entries: StreamEntry[], log: Logger): Promise<EntryResult[]> {
     const results: EntryResult[] = new Array(entries.length);
-    const cmds: CheckoutCommand[] = [];
-    const queued: Array<{ index: number; type: string; srcMs: number }> = [];
+    const payloads: string[] = [];
+    const queued: number[] = [];
     entries.forEach((e, index) => {
-      const v = decodeInternalEvent(e.fields);
-      if (!v.ok) {
-        results[index] = { kind: 'dead', reason: v.reason, detail: v.detail };
+      // An S in entry is one field, `e`, the payload ingest validated; the gate decodes it and
+      // checks its shape (decideMany-4.lua), so it is passed through without parsing here.
+      const f = e.fields;
+      if (f.length !== 2 || f[0] !== INTERNAL_EVENT_FIELD) {
+        results[index] = {
+          kind: 'dead',
+          reason: 'bad_internal_event',
+          detail: `an inbound entry must have exactly one field "${INTERNAL_EVENT_FIELD}"`,
+        };
+        this.wm.processed.inc({ type: 'invalid', status: 'dead_letter' });
         return;
       }
-      cmds.push(v.value);
-      queued.push({ index, type: v.value.type, srcMs: streamIdMs(v.value.srcId) });
+      payloads.push(f[1]!);
+      queued.push(index);
     });
     if (!queued.length) return results;
-    // The whole batch in one script call (decideMany.lua); an error in one event's slot leaves
-    // that entry pending (retried, then dead-lettered), the others are decided.
-    const decisions = await this.gate.decideMany(this.redis, cmds);
+    // The whole batch in one script call; an error in one event's slot leaves that entry
+    // pending (retried, then dead-lettered), the others are decided.
+    const decisions = await this.gate.decidePayloads(this.redis, payloads);
     fault('reserver.after_decide');
     const decidedAt = Date.now();
-    queued.forEach(({ index, type, srcMs }, i) => {
+    queued.forEach((index, i) => {
       const d = decisions[i] ?? new Error('no reply');
       if (d instanceof Error) {
+        if (d.message.startsWith('ERR bad_event')) {
+          // Malformed payload: the script wrote nothing, and a retry can't change that.
+          results[index] = { kind: 'dead', reason: 'bad_internal_event', detail: d.message };
+          this.wm.processed.inc({ type: 'invalid', status: 'dead_letter' });
+          return;
+        }
         log.error({ err: d, entryId: entries[index]!.id }, 'decision failed; will be retried');
         results[index] = { kind: 'retry' };
         return;
       }
       results[index] = { kind: 'ack' };
-      this.wm.processed.inc({ type, status: d.reason ?? d.status });
+      this.wm.processed.inc({ type: d.type, status: d.reason ?? d.status });
+      const srcMs = streamIdMs(d.srcId);
       if (d.status !== 'duplicate' && srcMs > 0) {
-        this.rm.decisionLatency.observe({ type }, Math.max(0, decidedAt - srcMs) / 1000);
+        this.rm.decisionLatency.observe({ type: d.type }, Math.max(0, decidedAt - srcMs) / 1000);
       }
     });
     return results;

@@ -158,6 +158,58 @@ describe('ingest → reserver', () => {
       expect(res.status).toBe(200);
     }
   });
+
+  it('dead-letters a corrupt entry on the internal stream at once, with no write, and decides the rest', async () => {
+    // S in is written by ingest only; a corrupt entry (a bug, a manual XADD) must not stall the
+    // reserver, retry forever or move stock. The gate checks the payload before any write.
+    await xaddMany(redis, keys.streams.admin, [
+      { type: 'restock', event_id: 'int-a1', sku: 'INT', qty: '10' },
+    ]);
+    await waitFor(async () => (await redis.hget(keys.shard().stock('INT'), 'total')) === '10');
+    const deadBefore = await redis.xlen(keys.streams.dead);
+    const good = (i: number) =>
+      JSON.stringify({
+        t: 'reserve',
+        e: `int-r${i}`,
+        c: `int-c${i}`,
+        u: 'u',
+        l: [['INT', 1]],
+        s: '1-0',
+      });
+    const corrupt: string[][] = [
+      ['type', 'reserve', 'event_id', 'int-x0'], // the old one-field-per-value form
+      ['e', 'not json'],
+      [
+        'e',
+        JSON.stringify({ t: 'reserve', e: 'int-x1', c: 'k', u: 'u', l: [['INT', -1]], s: '1-0' }),
+      ],
+      ['e', JSON.stringify({ t: 'restock', e: 'int-x2', c: 'k', s: '1-0' })],
+    ];
+    const p = redis.pipeline();
+    p.xadd(keys.shard().inbound, '*', 'e', good(0));
+    for (const fields of corrupt) p.xadd(keys.shard().inbound, '*', ...fields);
+    p.xadd(keys.shard().inbound, '*', 'e', good(1));
+    await p.exec();
+    await waitFor(
+      async () => (await redis.xlen(keys.streams.dead)) - deadBefore >= corrupt.length,
+      { what: 'dead letters of the corrupt entries' },
+    );
+    const dead = (await readStream(redis, keys.streams.dead)).slice(deadBefore);
+    expect(dead).toHaveLength(corrupt.length);
+    for (const d of dead) {
+      expect(d.reason).toBe('bad_internal_event');
+      expect(d.source_stream).toBe(keys.shard().inbound);
+      expect(d.deliveries).toBe('1'); // dead on first delivery, not after retries
+    }
+    await waitFor(async () => {
+      const o = await outcomesByEvent(redis, keys);
+      return o.has('int-r0') && o.has('int-r1');
+    });
+    const ints = (await readAllStock(redis, keys)).find((r) => r.sku === 'INT')!;
+    expect(ints).toMatchObject({ total: 10, available: 8, held: 2 });
+    for (const id of ['int-x0', 'int-x1', 'int-x2'])
+      expect(await redis.exists(keys.shard().event(id)), id).toBe(0);
+  });
 });
 
 describe('replicas', () => {

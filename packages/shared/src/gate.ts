@@ -6,6 +6,7 @@
 import type { ChainableCommander, Redis } from 'ioredis';
 import type { Keys } from './keys.js';
 import { runScript } from './lua/index.js';
+import { encodeInternalEvent } from './validation/internal-event.js';
 
 export interface GateConfig {
   /** How long an event_id is remembered (dedupe window), seconds. */
@@ -44,6 +45,12 @@ export interface Decision {
   status: DecisionStatus;
   reason?: string;
   expiresAt?: number;
+}
+
+/** A decision of a batch, with the event's type and source entry id echoed by the script. */
+export interface BatchDecision extends Decision {
+  type: CheckoutCommand['type'];
+  srcId: string;
 }
 
 export class Gate {
@@ -94,38 +101,52 @@ export class Gate {
   }
 
   /**
-   * Decides a batch in one script call (decideMany.lua), in order; the same decisions as
-   * queue() per command. A slot is an Error when that event's decision raised one.
+   * Decides a batch of `S in` payloads (as ingest wrote them, see validation/internal-event.ts)
+   * in one script call (decideMany-4.lua), in order; the same decisions as queue() per
+   * command. A slot is an Error when that event's decision raised one — its message starts
+   * with "ERR bad_event" when the payload itself is malformed (nothing was written).
    */
-  async decideMany(
+  async decidePayloads(
+    client: Redis,
+    payloads: readonly string[],
+    now?: number,
+  ): Promise<Array<BatchDecision | Error>> {
+    const sk = this.keys.shard();
+    const res = await runScript<unknown[]>(
+      client,
+      'decideMany',
+      [sk.holdsDue, this.keys.streams.outcomes, sk.ledger, sk.prefix],
+      [
+        now ?? '',
+        this.cfg.dedupeTtlSeconds,
+        this.cfg.outcomesMaxLen,
+        this.cfg.finishedHoldTtlSeconds,
+        this.cfg.holdMaxTotalSeconds * 1000,
+        this.cfg.holdDefaultSeconds,
+        this.cfg.holdMinSeconds,
+        this.cfg.holdMaxSeconds,
+        ...payloads,
+      ],
+    );
+    return res.map((r) => {
+      if (r instanceof Error) return r;
+      const [, , , type, srcId] = r as [string, string, string, CheckoutCommand['type'], string];
+      return { ...Gate.parse(r), type, srcId };
+    });
+  }
+
+  /** decidePayloads for typed commands (tests, benchmark); `srcId` stands in for the source entry. */
+  decideMany(
     client: Redis,
     cmds: readonly CheckoutCommand[],
     now?: number,
-  ): Promise<Array<Decision | Error>> {
-    const sk = this.keys.shard();
-    const keys = [sk.holdsDue, this.keys.streams.outcomes, sk.ledger, sk.prefix];
-    const args: Array<string | number> = [
-      now ?? '',
-      this.cfg.dedupeTtlSeconds,
-      this.cfg.outcomesMaxLen,
-      this.cfg.finishedHoldTtlSeconds,
-      this.cfg.holdMaxTotalSeconds * 1000,
-    ];
-    for (const c of cmds) {
-      keys.push(sk.event(c.eventId), sk.hold(c.checkoutId));
-      const reserve = c.type === 'reserve' ? c : undefined;
-      const hold = c.type === 'reserve' || c.type === 'extend' ? this.holdMs(c.holdSeconds) : '';
-      args.push(
-        c.type,
-        c.eventId,
-        c.checkoutId,
-        reserve?.userId ?? '',
-        reserve ? JSON.stringify(reserve.lines) : '',
-        hold,
-      );
-    }
-    const res = await runScript<unknown[]>(client, 'decideMany', keys, args);
-    return res.map((r) => (r instanceof Error ? r : Gate.parse(r)));
+    srcId = '0-1',
+  ): Promise<Array<BatchDecision | Error>> {
+    return this.decidePayloads(
+      client,
+      cmds.map((c) => encodeInternalEvent(c, srcId)),
+      now,
+    );
   }
 
   /** Runs one command on its own round trip (tests, CLI). */

@@ -1,8 +1,9 @@
 /**
- * decideMany.lua (the reserver's batch path) against a real Redis: for any sequence of checkout
- * commands, deciding them in batches gives exactly what deciding them one by one gives — the
- * same replies, outcomes, ledger entries and counters — and an event whose decision raises an
- * error does not stop the rest of its batch.
+ * decideMany-4.lua (the reserver's batch path) against a real Redis: for any sequence of checkout
+ * commands, deciding their S in payloads in batches gives exactly what deciding them one by one
+ * gives — the same replies, outcomes, ledger entries and counters, hold lengths clamped the same
+ * way — an event whose decision raises an error does not stop the rest of its batch, and a
+ * malformed payload is refused without a write.
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
@@ -28,7 +29,7 @@ const command = (n: number): fc.Arbitrary<CheckoutCommand> => {
         maxLength: 3,
         selector: (l) => l[0],
       }),
-      holdSeconds: fc.constantFrom(undefined, 15, 90),
+      holdSeconds: fc.constantFrom(undefined, 1, 15, 90, 100_000),
     }),
     fc.record({
       type: fc.constantFrom('confirm' as const, 'cancel' as const),
@@ -39,7 +40,7 @@ const command = (n: number): fc.Arbitrary<CheckoutCommand> => {
       type: fc.constant('extend' as const),
       eventId: id,
       checkoutId: checkout,
-      holdSeconds: fc.constantFrom(undefined, 100),
+      holdSeconds: fc.constantFrom(undefined, 5, 100, 100_000),
     }),
   );
 };
@@ -96,7 +97,17 @@ describe('decideMany', () => {
             for (const c of all.slice(i, i + batch))
               byOne.push(await again.gate.decide(again.r, c, T0 + i * 5_000));
           }
-          expect(batched).toEqual(byOne);
+          // The script echoes each event's type and source entry id; the rest is the decision.
+          expect(batched.map((d) => (d instanceof Error ? d : d.type))).toEqual(
+            all.map((c) => c.type),
+          );
+          expect(batched.every((d) => d instanceof Error || d.srcId === '0-1')).toBe(true);
+          const bare = batched.map((d) => {
+            if (d instanceof Error) return d;
+            const { type: _t, srcId: _s, ...decision } = d;
+            return decision;
+          });
+          expect(bare).toEqual(byOne);
           expect(await view(many)).toEqual(await view(again));
           expect(batched).toHaveLength(all.length);
         },
@@ -122,5 +133,40 @@ describe('decideMany', () => {
     expect(res[2]).toMatchObject({ status: 'reserved' });
     const stock = await readAllStock(r.r, r.keys);
     expect(stock.get('A')).toMatchObject({ available: 5, held: 3 });
+  });
+
+  it('refuses a malformed payload in its slot without a write; the rest of the batch is decided', async () => {
+    const r = await armed(`${f.env.namespace}${randomId()}:`);
+    const good = (id: string) =>
+      JSON.stringify({ t: 'reserve', e: id, c: `k-${id}`, u: 'u', l: [['A', 1]], s: '1-0' });
+    const bad = [
+      'not json',
+      '"a string"',
+      JSON.stringify({ t: 'reserve', e: 'b1', c: 'k', u: 'u', s: '1-0' }), // no lines
+      JSON.stringify({ t: 'reserve', e: 'b2', c: 'k', l: [['A', 1]], s: '1-0' }), // no user
+      JSON.stringify({ t: 'reserve', e: 'b3', c: 'k', u: 'u', l: [], s: '1-0' }), // empty cart
+      JSON.stringify({ t: 'reserve', e: 'b4', c: 'k', u: 'u', l: [[1, 1]], s: '1-0' }), // sku
+      JSON.stringify({ t: 'reserve', e: 'b5', c: 'k', u: 'u', l: [['A', 0]], s: '1-0' }), // qty
+      JSON.stringify({ t: 'restock', e: 'b6', c: 'k', s: '1-0' }),
+      JSON.stringify({ t: 'confirm', c: 'k', s: '1-0' }), // no event id
+      JSON.stringify({ t: 'confirm', e: 'b7', c: 'k' }), // no source id
+      JSON.stringify({ t: 'extend', e: 'b8', c: 'k', h: 1.5, s: '1-0' }),
+      JSON.stringify({ t: 'extend', e: 'b9', c: 'k', h: '30', s: '1-0' }),
+    ];
+    const res = await r.gate.decidePayloads(r.r, [good('x1'), ...bad, good('x2')], T0);
+    expect(res).toHaveLength(bad.length + 2);
+    expect(res[0]).toMatchObject({ status: 'reserved', type: 'reserve', srcId: '1-0' });
+    expect(res[res.length - 1]).toMatchObject({ status: 'reserved' });
+    for (const [i, payload] of bad.entries()) {
+      const d = res[i + 1];
+      expect(d, payload).toBeInstanceOf(Error);
+      expect(String((d as Error).message), payload).toMatch(/^ERR bad_event: /);
+    }
+    // Only the two good events wrote anything.
+    expect((await readAllStock(r.r, r.keys)).get('A')).toMatchObject({ available: 6, held: 2 });
+    expect(await r.r.xlen(r.keys.streams.outcomes)).toBe(2);
+    expect(await r.r.xlen(r.keys.shard().ledger)).toBe(2 + 3 + 1); // + restocks + limit
+    for (const id of ['b1', 'b2', 'b3', 'b4', 'b5', 'b6', 'b7', 'b8', 'b9'])
+      expect(await r.r.exists(r.keys.shard().event(id)), id).toBe(0);
   });
 });

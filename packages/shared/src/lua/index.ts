@@ -2,9 +2,9 @@
  * Loads the Lua scripts beside this file and registers them on an ioredis client with
  * defineCommand, so they run by EVALSHA with ioredis' own fallback to EVAL on NOSCRIPT.
  *
- * Files are named `<name>-<numKeys>.lua` (the key count lives in the name, as in BullMQ), or
- * `<name>.lua` when the key count varies per call (batch scripts: the caller passes it), and
- * may pull shared code from ./includes with a `--@include "file"` line.
+ * Files are named `<name>-<numKeys>.lua` (the key count lives in the name, as in BullMQ) and
+ * may pull shared code from ./includes with a `--@include "file"` line. The batch scripts have a
+ * fixed key count too: per-event keys are built inside the script from the shard prefix.
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -21,7 +21,6 @@ export const SCRIPT_NAMES = [
   'expireDue',
   'restock',
   'setLimit',
-  'forward',
   'forwardMany',
   'decideMany',
   'snapshot',
@@ -31,8 +30,7 @@ export type ScriptName = (typeof SCRIPT_NAMES)[number];
 
 export interface LoadedScript {
   name: ScriptName;
-  /** undefined: varies per call (the caller passes it first). */
-  numberOfKeys: number | undefined;
+  numberOfKeys: number;
   lua: string;
 }
 
@@ -51,13 +49,13 @@ export function loadScripts(): Map<ScriptName, LoadedScript> {
   if (cache) return cache;
   const out = new Map<ScriptName, LoadedScript>();
   for (const file of readdirSync(here)) {
-    const m = /^(\w+?)(?:-(\d+))?\.lua$/.exec(file);
+    const m = /^(\w+?)-(\d+)\.lua$/.exec(file);
     if (!m) continue;
     const name = m[1] as ScriptName;
     if (!SCRIPT_NAMES.includes(name)) throw new Error(`unregistered Lua script ${file}`);
     out.set(name, {
       name,
-      numberOfKeys: m[2] === undefined ? undefined : Number(m[2]),
+      numberOfKeys: Number(m[2]),
       lua: inline(readFileSync(join(here, file), 'utf8'), new Set()),
     });
   }
@@ -72,10 +70,7 @@ const registered = new WeakSet<Redis>();
 export function registerScripts(client: Redis): Redis {
   if (registered.has(client)) return client;
   for (const s of loadScripts().values()) {
-    client.defineCommand(
-      `hf_${s.name}`,
-      s.numberOfKeys === undefined ? { lua: s.lua } : { numberOfKeys: s.numberOfKeys, lua: s.lua },
-    );
+    client.defineCommand(`hf_${s.name}`, { numberOfKeys: s.numberOfKeys, lua: s.lua });
   }
   registered.add(client);
   return client;
@@ -109,10 +104,6 @@ export function runScript(
   const fn = (client as unknown as Record<string, (...a: Arg[]) => unknown>)[`hf_${name}`];
   if (typeof fn !== 'function') {
     throw new Error(`script ${name} is not registered on this client (call registerScripts)`);
-  }
-  // A script without a fixed key count takes it as its first argument.
-  if (loadScripts().get(name)!.numberOfKeys === undefined) {
-    return fn.call(client, keys.length, ...keys, ...args);
   }
   return fn.call(client, ...keys, ...args);
 }

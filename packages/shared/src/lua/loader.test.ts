@@ -35,7 +35,8 @@ const EXPECTED_KEYS: Record<string, number> = {
   expireDue: 4,
   restock: 4,
   setLimit: 4,
-  forward: 2,
+  forwardMany: 2,
+  decideMany: 4,
 };
 
 describe('Lua loader', () => {
@@ -47,17 +48,15 @@ describe('Lua loader', () => {
     );
     for (const s of scripts.values()) {
       const file = files.find((n) => n.startsWith(`${s.name}-`) || n === `${s.name}.lua`);
-      // A fixed key count lives in the name; a batch script's varies per call.
-      expect(file, s.name).toBe(
-        s.numberOfKeys === undefined ? `${s.name}.lua` : `${s.name}-${s.numberOfKeys}.lua`,
-      );
+      // The key count lives in the name.
+      expect(file, s.name).toBe(`${s.name}-${s.numberOfKeys}.lua`);
       if (EXPECTED_KEYS[s.name] !== undefined)
         expect(s.numberOfKeys, s.name).toBe(EXPECTED_KEYS[s.name]);
       expect(s.lua, s.name).not.toMatch(/^--@include/m);
       const nowDefs = s.lua.match(/local function now_ms\(/g)?.length ?? 0;
       expect(nowDefs, `${s.name} defines the common helpers at most once`).toBeLessThanOrEqual(1);
       if (EXPECTED_KEYS[s.name] !== undefined)
-        expect(nowDefs, s.name).toBe(s.name === 'forward' ? 0 : 1);
+        expect(nowDefs, s.name).toBe(s.name === 'forwardMany' ? 0 : 1);
       const holdDefs = s.lua.match(/local function load_active_hold\(/g)?.length ?? 0;
       expect(holdDefs, s.name).toBe(
         ['reserve', 'confirm', 'cancel', 'extend', 'decideMany'].includes(s.name) ? 1 : 0,
@@ -68,7 +67,7 @@ describe('Lua loader', () => {
 
   it('refuses to run a script on a client it was not registered on', () => {
     const bare = new Redis(f.env.redisUrl, { lazyConnect: true });
-    expect(() => runScript(bare, 'forward', ['a', 'b'], [1])).toThrow(/not registered/);
+    expect(() => runScript(bare, 'forwardMany', ['a', 'b'], [1])).toThrow(/not registered/);
     bare.disconnect();
   });
 

@@ -16,14 +16,15 @@
     status: reserved | rejected | duplicate
     reason: out_of_stock | unknown_sku | user_limit | hold_exists | ''
   Writes on rejection: the outcome and the dedupe mark only (the sold-out hot path stays cheap).
-  Raises an error, having written nothing, when a line's qty is not a positive integer.
+  Raises an error, having written nothing, when the cart is malformed (not JSON, not
+  [["SKU",qty],...], a qty that is not a positive integer).
 ]]
 --@include "common"
 --@include "decide"
 
--- The decision itself lives in includes/decide.lua, shared with decideMany.lua.
+-- The decision itself lives in includes/decide.lua, shared with decideMany-4.lua.
 local ctx = {
   now = now_ms(ARGV[1]), due = KEYS[3], outcomes = KEYS[4], ledger = KEYS[5], prefix = KEYS[6],
   maxlen = ARGV[5], dedupe_ttl = ARGV[4], finished_ttl = 0,
 }
-return decide_reserve(ctx, KEYS[1], KEYS[2], ARGV[2], ARGV[3], ARGV[6], ARGV[7], ARGV[8], ARGV[9])
+return decide_reserve(ctx, KEYS[1], KEYS[2], ARGV[2], ARGV[3], ARGV[6], nil, ARGV[7], ARGV[8], ARGV[9])

@@ -3,6 +3,7 @@
  */
 import fc from 'fast-check';
 import type { CheckoutEvent } from './types.js';
+import type { InternalPayload } from './internal-event.js';
 
 export const visibleChar = fc.integer({ min: 0x21, max: 0x7e }).map((c) => String.fromCharCode(c));
 /** A valid id: 1–128 visible ASCII characters. */
@@ -185,3 +186,18 @@ export const adminFieldsArb: fc.Arbitrary<string[]> = fc.oneof(
 export const nearlyValidCheckoutFields = mutated(
   fc.tuple(checkoutEventArb, fc.boolean()).map(([ev, sh]) => toProducerFields(ev, sh)),
 );
+
+/** What the gate reads back from a payload (decideMany-4.lua), as a CheckoutEvent. */
+export function payloadToEvent(json: string): { ev: CheckoutEvent; srcId: string } {
+  const p = JSON.parse(json) as InternalPayload;
+  const base = { eventId: p.e, checkoutId: p.c };
+  const hold = p.h === undefined ? {} : { holdSeconds: p.h };
+  switch (p.t) {
+    case 'reserve':
+      return { ev: { type: p.t, ...base, userId: p.u!, lines: p.l!, ...hold }, srcId: p.s };
+    case 'extend':
+      return { ev: { type: p.t, ...base, ...hold }, srcId: p.s };
+    default:
+      return { ev: { type: p.t, ...base }, srcId: p.s };
+  }
+}

@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
   REJECT_REASONS,
-  decodeInternalEvent,
   encodeInternalEvent,
   validateCheckoutEvent,
   type CheckoutEvent,
@@ -17,6 +16,7 @@ import {
   plausibleFields,
   shortId,
   toProducerFields,
+  payloadToEvent,
 } from './arbitraries.testutil.js';
 
 /** A valid reserve using the shorthand; tests override or drop single fields. */
@@ -608,9 +608,9 @@ describe('validateCheckoutEvent: properties', () => {
       fc.property(fc.oneof(plausibleFields, nearlyValidCheckoutFields), (fields) => {
         const r = validateCheckoutEvent(fields);
         if (!r.ok) return;
-        expect(decodeInternalEvent(encodeInternalEvent(r.value, '1700000000000-0'))).toStrictEqual({
-          ok: true,
-          value: { ...r.value, srcId: '1700000000000-0' },
+        expect(payloadToEvent(encodeInternalEvent(r.value, '1700000000000-0'))).toStrictEqual({
+          ev: r.value,
+          srcId: '1700000000000-0',
         });
       }),
       { numRuns: 2000 },

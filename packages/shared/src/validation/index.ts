@@ -4,7 +4,8 @@
  */
 export { validateCheckoutEvent } from './checkout-event.js';
 export { validateAdminEvent } from './admin-event.js';
-export { decodeInternalEvent, encodeInternalEvent, encodeLines } from './internal-event.js';
+export { INTERNAL_EVENT_FIELD, encodeInternalEvent } from './internal-event.js';
+export type { InternalPayload } from './internal-event.js';
 export { isValidId } from './fields.js';
 export {
   ADMIN_EVENT_TYPES,
@@ -26,7 +27,6 @@ export type {
   CheckoutEventType,
   ConfirmCancelEvent,
   ExtendEvent,
-  InternalEvent,
   Rejection,
   RejectReason,
   ReserveEvent,

@@ -104,9 +104,6 @@ export interface SetLimitEvent {
 export type AdminEvent = RestockEvent | SetLimitEvent;
 export type AdminEventType = AdminEvent['type'];
 
-/** A decoded entry of the internal ingest → reserver stream. */
-export type InternalEvent = CheckoutEvent & { srcId: string };
-
 export const CHECKOUT_EVENT_TYPES: readonly CheckoutEventType[] = [
   'reserve',
   'confirm',

@@ -1,20 +1,37 @@
 -- The four checkout decisions as functions, shared by the one-event scripts (reserve-6,
--- confirm-6, cancel-6, extend-6) and the batch script (decideMany). Needs "common".
+-- confirm-6, cancel-6, extend-6) and the batch script (decideMany-4). Needs "common".
 --
 -- ctx: { now, due, outcomes, ledger, prefix, maxlen, dedupe_ttl, finished_ttl }
 -- Each returns { status, reason, expires_at } like the one-event scripts document.
 
-local function decide_reserve(ctx, ev_key, hold_key, event_id, checkout_id, user, lines_json, hold_ms, max_total_ms)
-  local now, prefix = ctx.now, ctx.prefix
-  local lines = cjson.decode(lines_json)
-  -- Refuse a malformed cart before any write: an error after a write would leave a partial
-  -- reserve behind (Redis does not roll a script back).
+-- Why a cart is malformed, or nil. Checked before any write: an error after a write would leave
+-- a partial reserve behind (Redis does not roll a script back).
+local function bad_lines(lines)
+  if type(lines) ~= 'table' or #lines < 1 then return 'lines must be a non-empty array' end
   for i = 1, #lines do
-    local qty = tonumber(lines[i][2])
+    local line = lines[i]
+    if type(line) ~= 'table' or type(line[1]) ~= 'string' or line[1] == '' then
+      return 'line ' .. i .. ' must be ["SKU", qty]'
+    end
+    local qty = tonumber(line[2])
     if not qty or qty < 1 or qty % 1 ~= 0 then
-      return redis.error_reply('ERR reserve: line ' .. i .. ' qty must be a positive integer')
+      return 'line ' .. i .. ' qty must be a positive integer'
     end
   end
+  return nil
+end
+
+-- lines: the decoded cart, or nil to decode lines_json. lines_json: the cart as JSON, or nil to
+-- encode it only when a hold is written (the sold-out path never needs it).
+local function decide_reserve(ctx, ev_key, hold_key, event_id, checkout_id, user, lines, lines_json, hold_ms, max_total_ms)
+  local now, prefix = ctx.now, ctx.prefix
+  if lines == nil then
+    local ok, decoded = pcall(cjson.decode, lines_json)
+    if not ok then return redis.error_reply('ERR reserve: lines is not JSON') end
+    lines = decoded
+  end
+  local bad = bad_lines(lines)
+  if bad then return redis.error_reply('ERR reserve: ' .. bad) end
   if redis.call('GET', ev_key) == 'd' then return { 'duplicate', '', '' } end
 
   local function reject(reason)
@@ -56,7 +73,7 @@ local function decide_reserve(ctx, ev_key, hold_key, event_id, checkout_id, user
   local max_until = now + tonumber(max_total_ms)
   if expires_at > max_until then expires_at = max_until end
   local n = redis.call('INCR', prefix .. 'seq')
-  redis.call('HSET', hold_key, 'state', 'active', 'user', user, 'lines', lines_json,
+  redis.call('HSET', hold_key, 'state', 'active', 'user', user, 'lines', lines_json or cjson.encode(lines),
     'expires_at', expires_at, 'created_at', now, 'max_until', max_until, 'n', n,
     'event_id', event_id)
   redis.call('ZADD', ctx.due, expires_at, checkout_id)

@@ -1,0 +1,83 @@
+--[[
+  decideMany (reserver): decides a whole batch of inbound events in one call — one EVALSHA
+  instead of one per event — with exactly the functions of reserve-6 / confirm-6 / cancel-6 /
+  extend-6 (includes/decide.lua), in the order given. Each event's decision is atomic (the
+  whole call is); an event that raises an error gets an error reply in its slot and the others
+  are decided all the same.
+
+  The events are the S in payloads exactly as ingest wrote them (validation/internal-event.ts:
+  {"t","e","c","u","l","h","s"}); the reserver passes them through without parsing, so the
+  payload's shape is checked here, before anything is written: a malformed one gets an error
+  starting "ERR bad_event" (the reserver dead-letters it) and changes nothing.
+
+  KEYS  1 holds:due  2 outcomes stream  3 ledger stream
+        4 shard prefix (S; ev:/hold:/stock:/usage:/seq keys are built from it, same hash tag)
+  ARGV  1 now ms ('' = Redis clock)  2 dedupe ttl s  3 outcomes maxlen  4 ttl s of a finished hold
+        5 max total hold ms  6 default hold s  7 min hold s  8 max hold s
+        9.. one payload per event
+  Returns per event { status, reason, expires_at, type, src_id } (the first three as the
+  one-event scripts document; type and src_id echoed from the payload), or an error.
+]]
+--@include "common"
+--@include "decide"
+
+local ctx = {
+  now = now_ms(ARGV[1]), due = KEYS[1], outcomes = KEYS[2], ledger = KEYS[3], prefix = KEYS[4],
+  maxlen = ARGV[3], dedupe_ttl = ARGV[2], finished_ttl = ARGV[4],
+}
+local max_total_ms = ARGV[5]
+local hold_default, hold_min, hold_max = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
+local prefix = KEYS[4]
+
+local function nonempty(v) return type(v) == 'string' and v ~= '' end
+
+-- The requested hold length clamped to the configured bounds, in ms (Gate.holdMs in TypeScript).
+local function hold_ms(h)
+  local s = h or hold_default
+  if s < hold_min then s = hold_min end
+  if s > hold_max then s = hold_max end
+  return s * 1000
+end
+
+-- Why a payload can't be decided, or nil.
+local function bad_event(ok, ev)
+  if not ok or type(ev) ~= 'table' then return 'payload is not a JSON object' end
+  if not nonempty(ev.e) or not nonempty(ev.c) then return 'missing e (event_id) or c (checkout_id)' end
+  if not nonempty(ev.s) then return 'missing s (source entry id)' end
+  if ev.h ~= nil and (type(ev.h) ~= 'number' or ev.h < 1 or ev.h % 1 ~= 0) then
+    return 'h (hold seconds) must be a positive integer'
+  end
+  if ev.t == 'reserve' then
+    if not nonempty(ev.u) then return 'missing u (user_id) on reserve' end
+    if type(ev.l) ~= 'table' then return 'l (lines) must be an array on reserve' end
+    local bl = bad_lines(ev.l)
+    if bl then return bl end
+  elseif ev.t ~= 'confirm' and ev.t ~= 'cancel' and ev.t ~= 'extend' then
+    return 't must be reserve, confirm, cancel or extend'
+  end
+  return nil
+end
+
+local out = {}
+for i = 9, #ARGV do
+  local ok, ev = pcall(cjson.decode, ARGV[i])
+  local bad = bad_event(ok, ev)
+  local r
+  if bad then
+    r = redis.error_reply('ERR bad_event: ' .. bad)
+  else
+    local ev_key, hold_key = prefix .. 'ev:' .. ev.e, prefix .. 'hold:' .. ev.c
+    if ev.t == 'reserve' then
+      r = decide_reserve(ctx, ev_key, hold_key, ev.e, ev.c, ev.u, ev.l, nil, hold_ms(ev.h), max_total_ms)
+    elseif ev.t == 'confirm' then
+      r = decide_confirm(ctx, ev_key, hold_key, ev.e, ev.c)
+    elseif ev.t == 'cancel' then
+      r = decide_cancel(ctx, ev_key, hold_key, ev.e, ev.c)
+    else
+      r = decide_extend(ctx, ev_key, hold_key, ev.e, ev.c, hold_ms(ev.h))
+    end
+    if not r.err then r[4] = ev.t; r[5] = ev.s end
+  end
+  out[#out + 1] = r
+end
+return out
