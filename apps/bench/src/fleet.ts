@@ -472,7 +472,14 @@ export async function runFleet(
       drainMs: drainedAt === null ? null : Math.max(0, drainedAt - lastAt),
       drainAfterLastSendMs: drainedAt === null ? null : Math.max(0, drainedAt - lastSend),
       sendRatePerSec: perSecond(n, lastSend - firstSend),
-      ...(limited ? { targetRatePerSec: fo.ratePerSec! } : {}),
+      ...(limited
+        ? {
+            targetRatePerSec: fo.ratePerSec!,
+            producerLatenessMs: summarize(
+              xaddMs.map((ms, i) => ms - (firstSend + (i / fo.ratePerSec!) * 1000)),
+            ),
+          }
+        : {}),
       processes,
       machineCpu: monitor.machine,
       serviceMemoryMb,

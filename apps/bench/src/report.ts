@@ -251,7 +251,10 @@ export function renderMarkdown(r: BenchReport): string {
     for (const al of s.runs.filter((x) => x.system === 'A' && x.variant !== 'fleet' && !x.error)) {
       lines.push(
         `Latency run ${al.variant}: producers paced to ${int(al.targetRatePerSec)}/s, achieved ${int(al.decisionsPerSec)} decisions/s; ` +
-          `p50 ${fmt(al.latencyMs.p50)} ms, p99 ${fmt(al.latencyMs.p99)} ms, p999 ${fmt(al.latencyMs.p999)} ms.`,
+          `p50 ${fmt(al.latencyMs.p50)} ms, p99 ${fmt(al.latencyMs.p99)} ms, p999 ${fmt(al.latencyMs.p999)} ms` +
+          (al.producerLatenessMs
+            ? `; producers behind their schedule p50 ${fmt(al.producerLatenessMs.p50)} ms, p99 ${fmt(al.producerLatenessMs.p99)} ms, max ${fmt(al.producerLatenessMs.max)} ms.`
+            : '.'),
         '',
       );
     }

@@ -49,6 +49,12 @@ export interface RunResult {
   /** A: achieved producer rate (XADDs/s) and the requested one for rate-limited runs. */
   sendRatePerSec?: number;
   targetRatePerSec?: number;
+  /**
+   * A, paced runs: how late each XADD was against the producers' schedule (XADD id ms − (first
+   * XADD id ms + i ÷ rate)), ms. A late producer sends a burst to catch up: the load generator,
+   * not the fleet, then shapes the latency.
+   */
+  producerLatenessMs?: LatencySummary;
   processes: ProcessStats[];
   /** A: each service's RSS, V8 heap (total, used) and external memory at the end of the window, MB. */
   serviceMemoryMb?: Record<string, Record<string, number | null>>;
