@@ -1,8 +1,10 @@
 /**
  * Ledger-writer throughput: pre-fill the ledger stream with N state changes (2 SKUs each, by
  * the gate directly), start one ledger-writer with pacing off, and time the drain into MySQL.
- *   pnpm --filter @holdfast/bench exec tsx src/ledger-rate.ts [changes]
+ * Prints rows/s and the writer's peak RSS (VmHWM).
+ *   pnpm --filter @holdfast/bench exec tsx src/ledger-rate.ts [changes] [batch size]
  */
+import { readFileSync } from 'node:fs';
 import { Gate, Keys, createRedis } from '@holdfast/shared';
 import { createMysqlPool, migrate } from '@holdfast/shared/mysql';
 import { deleteNamespace, randomId } from '../../../packages/shared/src/testing/fixtures.js';
@@ -47,6 +49,7 @@ const w = await startService('ledger-writer', {
   MYSQL_URL: mysqlUrl,
   HOLDFAST_NAMESPACE: ns,
   LEDGER_MAX_ROWS_PER_SECOND: '0',
+  ...(process.argv[3] ? { BATCH_SIZE: process.argv[3] } : {}),
 });
 // Timed from the writer's "started" (after its migrations; it is consuming from then on).
 const t0 = Date.now();
@@ -57,6 +60,7 @@ while (
   await new Promise((res) => setTimeout(res, 20));
 }
 const ms = Date.now() - t0;
+const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${w.proc.pid}/status`, 'utf8'));
 await w.kill('SIGTERM');
 const pool = createMysqlPool(mysqlUrl);
 const [[c]] = (await pool.query('SELECT COUNT(*) n FROM inventory_ledger')) as unknown as [
@@ -73,5 +77,7 @@ console.log(
     rowsInMysql: Number(c.n),
     drainMs: ms,
     rowsPerSec: Math.round(rows / (ms / 1000)),
+    batchSize: process.argv[3] ? Number(process.argv[3]) : 'default',
+    peakRssMb: hwm ? Math.round(Number(hwm[1]) / 102.4) / 10 : null,
   }),
 );

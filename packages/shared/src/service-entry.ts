@@ -44,12 +44,12 @@ export function serviceNodeArgs(service: ServiceName, root = REPO_ROOT): string[
   if (!existsSync(entry) || !existsSync(sharedEntry)) {
     throw new BuildMissingError(`${service} is not built: run \`pnpm build\``);
   }
-  const built = Math.min(statSync(entry).mtimeMs, statSync(sharedEntry).mtimeMs);
-  const sources = Math.max(
-    newestMtime(join(root, 'apps', service, 'src')),
-    newestMtime(join(root, 'packages', 'shared', 'src')),
-  );
-  if (sources > built) {
+  // Each package against its own sources: turbo leaves an unchanged package's build alone, so
+  // the shared build may rightly be older than a service's newest source.
+  const stale =
+    newestMtime(join(root, 'apps', service, 'src')) > statSync(entry).mtimeMs ||
+    newestMtime(join(root, 'packages', 'shared', 'src')) > statSync(sharedEntry).mtimeMs;
+  if (stale) {
     throw new BuildMissingError(`${service}'s build is older than its sources: run \`pnpm build\``);
   }
   return ['--conditions=holdfast-dist', '--enable-source-maps', entry];

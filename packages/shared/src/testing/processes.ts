@@ -10,6 +10,21 @@ import { REPO_ROOT, serviceNodeArgs, type ServiceName } from '../service-entry.j
 
 export { REPO_ROOT, type ServiceName };
 
+/**
+ * Every child still running. A test that fails half-way (say one of several parallel starts
+ * throws, so its afterAll never learns of the others) must not leave services behind to load
+ * the machine for the next suites: leftovers.setup.ts kills what is left after each test file.
+ */
+const live = new Set<ChildProcess>();
+
+/** SIGKILLs every service this process started that is still running. */
+export function killLeftovers(): number {
+  const n = live.size;
+  for (const p of live) p.kill('SIGKILL');
+  live.clear();
+  return n;
+}
+
 export interface RunningService {
   name: ServiceName;
   proc: ChildProcess;
@@ -31,6 +46,8 @@ export async function startService(
     env: { ...process.env, METRICS_PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  live.add(proc);
+  proc.once('exit', () => live.delete(proc));
   const logs: Array<Record<string, unknown>> = [];
   let stderr = '';
   proc.stderr!.on('data', (d: Buffer) => {
