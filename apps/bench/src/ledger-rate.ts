@@ -1,7 +1,7 @@
 /**
  * Ledger-writer throughput: pre-fill the ledger stream with N state changes (2 SKUs each, by
  * the gate directly), start one ledger-writer with pacing off, and time the drain into MySQL.
- * Prints rows/s and the writer's peak RSS (VmHWM).
+ * Prints rows/s, the writer's peak RSS (VmHWM) and its V8 heap spaces at their largest.
  *   pnpm --filter @holdfast/bench exec tsx src/ledger-rate.ts [changes] [batch size]
  */
 import { readFileSync } from 'node:fs';
@@ -53,6 +53,21 @@ const w = await startService('ledger-writer', {
 });
 // Timed from the writer's "started" (after its migrations; it is consuming from then on).
 const t0 = Date.now();
+const peak: Record<string, number> = {};
+const sampler = setInterval(() => {
+  void fetch(`http://127.0.0.1:${w.port}/metrics`)
+    .then((r) => r.text())
+    .then((t) => {
+      for (const m of t.matchAll(
+        /^holdfast_nodejs_heap_space_size_total_bytes\{space="(\w+)"[^}]*\} (\d+)/gm,
+      )) {
+        peak[m[1]!] = Math.max(peak[m[1]!] ?? 0, Math.round(Number(m[2]) / 1048576));
+      }
+      const rss = /^holdfast_process_resident_memory_bytes\{[^}]*\} (\d+)/m.exec(t);
+      if (rss) peak.rss = Math.max(peak.rss ?? 0, Math.round(Number(rss[1]) / 1048576));
+    })
+    .catch(() => {});
+}, 50);
 while (
   (await backlog(r, keys.shard().ledger)) > 0 ||
   ((await r.xinfo('GROUPS', keys.shard().ledger)) as unknown[]).length === 0
@@ -60,6 +75,7 @@ while (
   await new Promise((res) => setTimeout(res, 20));
 }
 const ms = Date.now() - t0;
+clearInterval(sampler);
 const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${w.proc.pid}/status`, 'utf8'));
 await w.kill('SIGTERM');
 const pool = createMysqlPool(mysqlUrl);
@@ -79,5 +95,8 @@ console.log(
     rowsPerSec: Math.round(rows / (ms / 1000)),
     batchSize: process.argv[3] ? Number(process.argv[3]) : 'default',
     peakRssMb: hwm ? Math.round(Number(hwm[1]) / 102.4) / 10 : null,
+    // V8's heap spaces at their largest while draining (the writer's own /metrics, every 50 ms):
+    // what the RSS peak is made of.
+    peakHeapSpacesMb: peak,
   }),
 );
