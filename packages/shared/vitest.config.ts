@@ -2,7 +2,6 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    setupFiles: [new URL('./src/testing/leftovers.setup.ts', import.meta.url).pathname],
     globalSetup: [
       new URL('../../packages/shared/src/testing/global-setup.ts', import.meta.url).pathname,
     ],

@@ -10,9 +10,6 @@ class ByName extends BaseSequencer {
 
 export default defineConfig({
   test: {
-    setupFiles: [
-      new URL('../../packages/shared/src/testing/leftovers.setup.ts', import.meta.url).pathname,
-    ],
     globalSetup: [
       new URL('../../packages/shared/src/testing/global-setup.ts', import.meta.url).pathname,
       new URL('./src/global-setup.ts', import.meta.url).pathname,

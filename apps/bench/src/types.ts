@@ -52,7 +52,8 @@ export interface RunResult {
   /**
    * A, paced runs: how late each XADD was against the producers' schedule (XADD id ms − (first
    * XADD id ms + i ÷ rate)), ms. A late producer sends a burst to catch up: the load generator,
-   * not the fleet, then shapes the latency.
+   * not the fleet, then shapes the latency. Entries of one pipeline share its send time, so
+   * values down to −(pipeline size ÷ rate) (≈ −5 ms) are on time.
    */
   producerLatenessMs?: LatencySummary;
   processes: ProcessStats[];

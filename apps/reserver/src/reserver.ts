@@ -15,6 +15,7 @@ import {
   StreamWorker,
   createRedis,
   INTERNAL_EVENT_FIELD,
+  fromLegacyFields,
   fault,
   streamIdMs,
   uniqueConsumerName,
@@ -96,7 +97,8 @@ export class Reserver implements Service {
       // An S in entry is one field, `e`, the payload ingest validated; the gate decodes it and
       // checks its shape (decideMany-4.lua), so it is passed through without parsing here.
       const f = e.fields;
-      if (f.length !== 2 || f[0] !== INTERNAL_EVENT_FIELD) {
+      const payload = f.length === 2 && f[0] === INTERNAL_EVENT_FIELD ? f[1]! : fromLegacyFields(f);
+      if (payload === undefined) {
         results[index] = {
           kind: 'dead',
           reason: 'bad_internal_event',
@@ -105,7 +107,7 @@ export class Reserver implements Service {
         this.wm.processed.inc({ type: 'invalid', status: 'dead_letter' });
         return;
       }
-      payloads.push(f[1]!);
+      payloads.push(payload);
       queued.push(index);
     });
     if (!queued.length) return results;

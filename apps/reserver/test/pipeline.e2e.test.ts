@@ -189,6 +189,13 @@ describe('ingest → reserver', () => {
     p.xadd(keys.shard().inbound, '*', 'e', good(0));
     for (const fields of corrupt) p.xadd(keys.shard().inbound, '*', ...fields);
     p.xadd(keys.shard().inbound, '*', 'e', good(1));
+    // An entry in the earlier one-field-per-value format (written before an upgrade) is decided.
+    p.xadd(
+      keys.shard().inbound,
+      '*',
+      ...['type', 'reserve', 'event_id', 'int-l1', 'checkout_id', 'int-lc1', 'user_id', 'u'],
+      ...['lines', '[["INT",1]]', 'src_id', '1-0'],
+    );
     await p.exec();
     await waitFor(
       async () => (await redis.xlen(keys.streams.dead)) - deadBefore >= corrupt.length,
@@ -203,10 +210,10 @@ describe('ingest → reserver', () => {
     }
     await waitFor(async () => {
       const o = await outcomesByEvent(redis, keys);
-      return o.has('int-r0') && o.has('int-r1');
+      return o.has('int-r0') && o.has('int-r1') && o.has('int-l1');
     });
     const ints = (await readAllStock(redis, keys)).find((r) => r.sku === 'INT')!;
-    expect(ints).toMatchObject({ total: 10, available: 8, held: 2 });
+    expect(ints).toMatchObject({ total: 10, available: 7, held: 3 });
     for (const id of ['int-x0', 'int-x1', 'int-x2'])
       expect(await redis.exists(keys.shard().event(id)), id).toBe(0);
   });

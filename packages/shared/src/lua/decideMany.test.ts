@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Gate, type CheckoutCommand } from '../gate.js';
 import { Keys } from '../keys.js';
-import { CFG, T0, fileEnv, readAllStock, xrangeAfter } from '../../test/helpers.js';
+import { CFG, T0, fileEnv, readAllStock, restock, xrangeAfter } from '../../test/helpers.js';
 import { randomId } from '../testing/fixtures.js';
 
 const f = fileEnv();
@@ -168,5 +168,79 @@ describe('decideMany', () => {
     expect(await r.r.xlen(r.keys.shard().ledger)).toBe(2 + 3 + 1); // + restocks + limit
     for (const id of ['b1', 'b2', 'b3', 'b4', 'b5', 'b6', 'b7', 'b8', 'b9'])
       expect(await r.r.exists(r.keys.shard().event(id)), id).toBe(0);
+  });
+
+  it('any payload at all is refused with nothing written, or decided with every invariant intact', async () => {
+    // The reserver hands S in payloads to the script unparsed, so the script is the last line of
+    // defence: mutate valid payloads (any JSON value in any field, odd numbers in carts) and mix
+    // in arbitrary strings; whatever comes back, stock, ledger, holds and outcomes must agree.
+    let n = 0;
+    const valid = fc
+      .record({
+        t: fc.constantFrom('reserve', 'confirm', 'cancel', 'extend'),
+        c: fc.integer({ min: 0, max: 59 }).map((i) => `k${i}`),
+        u: fc.constantFrom('u1', 'u2'),
+        l: fc.uniqueArray(fc.tuple(fc.constantFrom('A', 'B'), fc.integer({ min: 1, max: 3 })), {
+          minLength: 1,
+          maxLength: 2,
+          selector: (x) => x[0],
+        }),
+        h: fc.option(fc.integer({ min: 1, max: 500 }), { nil: undefined }),
+      })
+      .map((p) => ({ ...p, e: `f${n++}`, s: '1-0' }) as Record<string, unknown>);
+    const odd = fc.constantFrom(
+      '1e999',
+      '-1e999',
+      '0',
+      '-1',
+      '1.5',
+      '"2"',
+      'null',
+      '[]',
+      '{}',
+      '[1]',
+    );
+    const mutated = fc.oneof(
+      // one field replaced by any JSON value, or removed
+      fc
+        .tuple(valid, fc.constantFrom('t', 'e', 'c', 'u', 'l', 'h', 's'), fc.option(fc.jsonValue()))
+        .map(([p, k, v]) => {
+          const q = { ...p };
+          if (v === null) delete q[k];
+          else q[k] = v;
+          return JSON.stringify(q);
+        }),
+      // an odd number or value where the cart's qty goes, or an extra item in a line
+      fc
+        .tuple(valid, odd, fc.boolean())
+        .map(([p, v, extra]) =>
+          JSON.stringify({ ...p, t: 'reserve' }).replace(
+            /(\[\["[AB]",)(\d+)\]/,
+            extra ? `$1$2,${v}]` : `$1${v}]`,
+          ),
+        ),
+      fc.string(),
+    );
+    const payload = fc.oneof(
+      valid.map((p) => JSON.stringify(p)),
+      mutated,
+    );
+    const h = f.harness();
+    await h.admin(restock('ra', 'A', 400), T0);
+    await h.admin(restock('rb', 'B', 400), T0);
+    for (let i = 0; i < 60; i++) h.seenCheckouts.add(`k${i}`);
+    for (const u of ['u1', 'u2']) h.seenUsers.add(u);
+    let batch = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(payload, { minLength: 1, maxLength: 15 }), async (payloads) => {
+        const res = await h.gate.decidePayloads(h.r, payloads, T0 + ++batch * 1_000);
+        expect(res).toHaveLength(payloads.length);
+        for (const [i, d] of res.entries()) {
+          if (d instanceof Error) expect(d.message, payloads[i]).toMatch(/^ERR bad_event: /);
+        }
+        await h.checkAll(`batch ${batch}`);
+      }),
+      { numRuns: 60 },
+    );
   });
 });

@@ -1,6 +1,6 @@
 /**
- * vitest setup file (every package's `setupFiles`): after each test file, kill the services it
- * started and did not stop — a test that failed half-way must not leave processes loading the
+ * vitest setup file (`setupFiles` of the packages whose tests use `startService`): after each
+ * test file, kill the services it started with `startService` and did not stop — a test that failed half-way must not leave processes loading the
  * machine for the suites after it. (A process 'exit' hook is not enough: vitest ends its
  * workers with a signal.)
  */

@@ -4,7 +4,7 @@
  */
 export { validateCheckoutEvent } from './checkout-event.js';
 export { validateAdminEvent } from './admin-event.js';
-export { INTERNAL_EVENT_FIELD, encodeInternalEvent } from './internal-event.js';
+export { INTERNAL_EVENT_FIELD, encodeInternalEvent, fromLegacyFields } from './internal-event.js';
 export type { InternalPayload } from './internal-event.js';
 export { isValidId } from './fields.js';
 export {

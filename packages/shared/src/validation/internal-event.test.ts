@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { encodeInternalEvent } from './index.js';
+import { encodeInternalEvent, fromLegacyFields, type CheckoutEvent } from './index.js';
 import { checkoutEventArb, payloadToEvent } from './arbitraries.testutil.js';
 
 const SRC = '1700000000000-0';
@@ -56,5 +56,38 @@ describe('encodeInternalEvent', () => {
         expect(encodeInternalEvent(structuredClone(ev), SRC)).toBe(encodeInternalEvent(ev, SRC));
       }),
     );
+  });
+});
+
+/** The earlier S in format: one stream field per value (what ingest wrote before). */
+function legacyFields(ev: CheckoutEvent, srcId: string): string[] {
+  const out = ['type', ev.type, 'event_id', ev.eventId, 'checkout_id', ev.checkoutId];
+  if (ev.type === 'reserve') out.push('user_id', ev.userId, 'lines', JSON.stringify(ev.lines));
+  if ((ev.type === 'reserve' || ev.type === 'extend') && ev.holdSeconds !== undefined) {
+    out.push('hold_seconds', String(ev.holdSeconds));
+  }
+  out.push('src_id', srcId);
+  return out;
+}
+
+describe('fromLegacyFields', () => {
+  it('turns an entry of the earlier format into the payload ingest writes now', () => {
+    fc.assert(
+      fc.property(checkoutEventArb, (ev) => {
+        const legacy = fromLegacyFields(legacyFields(ev, SRC));
+        expect(legacy).toBeDefined();
+        expect(JSON.parse(legacy!)).toEqual(JSON.parse(encodeInternalEvent(ev, SRC)));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('is undefined for what is not that format (the gate never sees it)', () => {
+    expect(fromLegacyFields(['e', '{}'])).toBeUndefined();
+    expect(fromLegacyFields(['type', 'reserve', 'event_id', 'x'])).toBeUndefined(); // no src_id
+    expect(
+      fromLegacyFields(['type', 'reserve', 'event_id', 'x', 'lines', '[', 'src_id', '1-0']),
+    ).toBeUndefined();
+    expect(fromLegacyFields([])).toBeUndefined();
   });
 });

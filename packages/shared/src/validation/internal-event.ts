@@ -2,7 +2,7 @@
  * The internal ingest → reserver stream format (`S in`, see docs/architecture.md): one field,
  * `e`, holding the validated event as compact JSON:
  *
- *   {"t":type,"e":event_id,"c":checkout_id,"u":user_id,"l":[["SKU",qty],...],"h":hold_seconds,"s":src_id}
+ *   {"t":type,"e":event_id,"c":checkout_id,"s":src_id,"u":user_id,"l":[["SKU",qty],...],"h":hold_seconds}
  *
  * `u` and `l` only for reserve, `h` only when the producer asked for a hold length (reserve,
  * extend), `s` the id of the `checkout:events` entry it came from.
@@ -43,5 +43,31 @@ export function encodeInternalEvent(ev: CheckoutEvent, srcId: string): string {
   if ((ev.type === 'reserve' || ev.type === 'extend') && ev.holdSeconds !== undefined) {
     p.h = ev.holdSeconds;
   }
+  return JSON.stringify(p);
+}
+
+/**
+ * The payload of an `S in` entry in the earlier format — one stream field per value: `type`,
+ * `event_id`, `checkout_id`, `user_id`, `lines` (JSON tuples), `hold_seconds`, `src_id` — or
+ * undefined when `fields` is not that. Entries ingest wrote before an upgrade are still decided
+ * (the gate checks the payload's shape as for any other); drop this once no deployment can
+ * have such entries left.
+ */
+export function fromLegacyFields(fields: readonly string[]): string | undefined {
+  const f = new Map<string, string>();
+  for (let i = 0; i + 1 < fields.length; i += 2) f.set(fields[i]!, fields[i + 1]!);
+  const t = f.get('type');
+  if (t === undefined || !f.has('event_id') || !f.has('src_id')) return undefined;
+  const p: Record<string, unknown> = { t, e: f.get('event_id'), c: f.get('checkout_id') };
+  p.s = f.get('src_id');
+  if (f.has('user_id')) p.u = f.get('user_id');
+  if (f.has('lines')) {
+    try {
+      p.l = JSON.parse(f.get('lines')!) as unknown;
+    } catch {
+      return undefined;
+    }
+  }
+  if (f.has('hold_seconds')) p.h = Number(f.get('hold_seconds'));
   return JSON.stringify(p);
 }

@@ -10,11 +10,14 @@ local function bad_lines(lines)
   if type(lines) ~= 'table' or #lines < 1 then return 'lines must be a non-empty array' end
   for i = 1, #lines do
     local line = lines[i]
-    if type(line) ~= 'table' or type(line[1]) ~= 'string' or line[1] == '' then
+    -- Exactly two items: anything else would be stored in the hold and could fail to encode
+    -- (cjson decodes 1e999 to inf but refuses to encode it) after stock has moved.
+    if type(line) ~= 'table' or #line ~= 2 or type(line[1]) ~= 'string' or line[1] == '' then
       return 'line ' .. i .. ' must be ["SKU", qty]'
     end
-    local qty = tonumber(line[2])
-    if not qty or qty < 1 or qty % 1 ~= 0 then
+    local qty = line[2]
+    -- A JSON number only (no "2" or "0x10"); NaN and inf fail the integer test.
+    if type(qty) ~= 'number' or not (qty >= 1) or qty % 1 ~= 0 then
       return 'line ' .. i .. ' qty must be a positive integer'
     end
   end
@@ -59,6 +62,8 @@ local function decide_reserve(ctx, ev_key, hold_key, event_id, checkout_id, user
     end
   end
 
+  -- Everything that can fail is done before the first write.
+  lines_json = lines_json or cjson.encode(lines)
   local deltas = {}
   for i = 1, #lines do
     local sku, qty = lines[i][1], tonumber(lines[i][2])
@@ -73,7 +78,7 @@ local function decide_reserve(ctx, ev_key, hold_key, event_id, checkout_id, user
   local max_until = now + tonumber(max_total_ms)
   if expires_at > max_until then expires_at = max_until end
   local n = redis.call('INCR', prefix .. 'seq')
-  redis.call('HSET', hold_key, 'state', 'active', 'user', user, 'lines', lines_json or cjson.encode(lines),
+  redis.call('HSET', hold_key, 'state', 'active', 'user', user, 'lines', lines_json,
     'expires_at', expires_at, 'created_at', now, 'max_until', max_until, 'n', n,
     'event_id', event_id)
   redis.call('ZADD', ctx.due, expires_at, checkout_id)
