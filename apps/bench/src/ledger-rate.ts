@@ -2,7 +2,7 @@
  * Ledger-writer throughput: pre-fill the ledger stream with N state changes (2 SKUs each, by
  * the gate directly), start one ledger-writer with pacing off, and time the drain into MySQL.
  * Prints rows/s, the writer's peak RSS (VmHWM) and its V8 heap spaces at their largest.
- *   pnpm --filter @holdfast/bench exec tsx src/ledger-rate.ts [changes] [batch size]
+ *   pnpm --filter @holdfast/bench exec tsx src/ledger-rate.ts [changes] [batch size] [skus]
  */
 import { readFileSync } from 'node:fs';
 import { Gate, Keys, createRedis } from '@holdfast/shared';
@@ -12,6 +12,8 @@ import { startService } from '../../../packages/shared/src/testing/processes.js'
 import { backlog } from '../../../packages/shared/src/testing/inspect.js';
 
 const N = Number(process.argv[2] ?? 50_000);
+/** SKUs the changes spread over (each change touches 2). */
+const SKUS = Number(process.argv[4] ?? 200);
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const db = `hf_ledger_rate_${randomId()}`;
 const mysqlUrl = `${(process.env.MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/x').replace(/\/[^/]*$/, '')}/${db}`;
@@ -28,7 +30,7 @@ const gate = new Gate(keys, {
   finishedHoldTtlSeconds: 3600,
 });
 await migrate(mysqlUrl);
-for (let s = 0; s < 200; s++)
+for (let s = 0; s < SKUS; s++)
   await gate.admin(r, { type: 'restock', eventId: `a${s}`, sku: `S${s}`, qty: 1_000_000 });
 for (let i = 0; i < N; i += 1000) {
   const cmds = Array.from({ length: Math.min(1000, N - i) }, (_, k) => ({
@@ -37,13 +39,13 @@ for (let i = 0; i < N; i += 1000) {
     checkoutId: `c${i + k}`,
     userId: `u${i + k}`,
     lines: [
-      [`S${(i + k) % 200}`, 1],
-      [`S${(i + k + 77) % 200}`, 1],
+      [`S${(i + k) % SKUS}`, 1],
+      [`S${(i + k + 77) % SKUS}`, 1],
     ] as Array<[string, number]>,
   }));
   await gate.decideMany(r, cmds);
 }
-const rows = N * 2 + 200;
+const rows = N * 2 + SKUS;
 const w = await startService('ledger-writer', {
   REDIS_URL: redisUrl,
   MYSQL_URL: mysqlUrl,
@@ -88,7 +90,8 @@ await deleteNamespace(r, ns);
 r.disconnect();
 console.log(
   JSON.stringify({
-    changes: N + 200,
+    changes: N + SKUS,
+    skus: SKUS,
     rows,
     rowsInMysql: Number(c.n),
     drainMs: ms,
