@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { Gate, Keys, createRedis } from '@holdfast/shared';
 import { createMysqlPool, migrate } from '@holdfast/shared/mysql';
 import { deleteNamespace, randomId } from '../../../packages/shared/src/testing/fixtures.js';
-import { startService } from '../../../packages/shared/src/testing/processes.js';
+import { sampleOf, startService } from '../../../packages/shared/src/testing/processes.js';
 import { backlog } from '../../../packages/shared/src/testing/inspect.js';
 
 const N = Number(process.argv[2] ?? 50_000);
@@ -56,17 +56,29 @@ const w = await startService('ledger-writer', {
 // Timed from the writer's "started" (after its migrations; it is consuming from then on).
 const t0 = Date.now();
 const peak: Record<string, number> = {};
+// V8's heap spaces as prom-client labels them.
+const SPACES = [
+  'read_only',
+  'new',
+  'old',
+  'code',
+  'shared',
+  'new_large_object',
+  'large_object',
+  'code_large_object',
+  'shared_large_object',
+];
+const mb = (v: number | undefined) => (v === undefined ? undefined : Math.round(v / 1048576));
 const sampler = setInterval(() => {
   void fetch(`http://127.0.0.1:${w.port}/metrics`)
     .then((r) => r.text())
     .then((t) => {
-      for (const m of t.matchAll(
-        /^holdfast_nodejs_heap_space_size_total_bytes\{space="(\w+)"[^}]*\} (\d+)/gm,
-      )) {
-        peak[m[1]!] = Math.max(peak[m[1]!] ?? 0, Math.round(Number(m[2]) / 1048576));
-      }
-      const rss = /^holdfast_process_resident_memory_bytes\{[^}]*\} (\d+)/m.exec(t);
-      if (rss) peak.rss = Math.max(peak.rss ?? 0, Math.round(Number(rss[1]) / 1048576));
+      const sizes: Array<[string, number | undefined]> = SPACES.map((space) => [
+        space,
+        mb(sampleOf(t, 'holdfast_nodejs_heap_space_size_total_bytes', { space })),
+      ]);
+      sizes.push(['rss', mb(sampleOf(t, 'holdfast_process_resident_memory_bytes'))]);
+      for (const [k, v] of sizes) if (v !== undefined) peak[k] = Math.max(peak[k] ?? 0, v);
     })
     .catch(() => {});
 }, 50);

@@ -17,6 +17,7 @@ import {
   type ServiceName,
 } from '@holdfast/cli/fleet';
 import type { Redis } from 'ioredis';
+import { sampleOf } from '../../../packages/shared/src/testing/processes.js';
 
 export type { ServiceName, FleetChild };
 
@@ -285,26 +286,6 @@ export class ChaosFleet {
   allText(): string {
     return this.lines.map((l) => l.line).join('\n');
   }
-}
-
-export function sampleOf(
-  body: string,
-  name: string,
-  labels: Record<string, string> = {},
-): number | undefined {
-  let sum = 0;
-  let found = false;
-  for (const line of body.split('\n')) {
-    if (!line.startsWith(name)) continue;
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const ls = m[3] ?? '';
-    if (Object.entries(labels).every(([k, v]) => ls.includes(`${k}="${v}"`))) {
-      sum += Number(m[4]);
-      found = true;
-    }
-  }
-  return found ? sum : undefined;
 }
 
 /** Pending entries of one consumer of a group. */
