@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { createConnection } from 'mysql2/promise';
-import { isolatedEnv, type IsolatedEnv } from '@holdfast/shared/testing';
+import { isolatedEnv, waitFor, type IsolatedEnv } from '@holdfast/shared/testing';
 // Brings the vitest ProvidedContext typing (redisUrl, mysqlUrl) into this package's tsc run.
 import type {} from '../../../packages/shared/src/testing/global-setup.js';
 import { ChaosFleet, type ChaosFleetOptions } from './fleet.js';
@@ -52,29 +52,14 @@ export const FAST: Record<string, string> = {
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function until<T>(
+/** `waitFor` with the chaos suite's longer defaults, positional. */
+export function until<T>(
   probe: () => Promise<T | false | undefined | null> | T | false | undefined | null,
   what: string | (() => string),
   timeoutMs = 60_000,
   intervalMs = 100,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v) return v as T;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) {
-      const w = typeof what === 'function' ? what() : what;
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${w}${last ? `: ${String(last)}` : ''}`,
-      );
-    }
-    await sleep(intervalMs);
-  }
+  return waitFor(probe, { what, timeoutMs, intervalMs });
 }
 
 export interface StageOptions {

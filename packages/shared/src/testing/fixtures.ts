@@ -74,12 +74,17 @@ export async function deleteNamespace(r: Redis, namespace: string): Promise<void
   } while (cursor !== '0');
 }
 
-/** Polls `probe` until it returns a truthy value or the deadline passes (no sleeping for luck). */
+/**
+ * Polls `probe` until it returns a truthy value or the deadline passes (no sleeping for luck).
+ * `what` names the condition in the timeout error; a function is asked only then (so it can
+ * describe the state at the deadline).
+ */
 export async function waitFor<T>(
   probe: () => Promise<T | undefined | null | false> | T | undefined | null | false,
-  opts: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
+  opts: { timeoutMs?: number; intervalMs?: number; what?: string | (() => string) } = {},
 ): Promise<T> {
-  const deadline = Date.now() + (opts.timeoutMs ?? 20_000);
+  const timeoutMs = opts.timeoutMs ?? 20_000;
+  const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
     try {
@@ -89,8 +94,9 @@ export async function waitFor<T>(
       last = err;
     }
     if (Date.now() > deadline) {
+      const what = typeof opts.what === 'function' ? opts.what() : (opts.what ?? 'condition');
       throw new Error(
-        `timed out waiting for ${opts.what ?? 'condition'}${last ? `: ${String(last)}` : ''}`,
+        `timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`,
       );
     }
     await new Promise((r) => setTimeout(r, opts.intervalMs ?? 25));
