@@ -11,20 +11,14 @@ import {
   encodeInternalEvent,
   type CheckoutEvent,
 } from '@holdfast/shared';
+import { defaultGateConfig } from './infra.js';
 import { deleteNamespace, randomId } from '../../../packages/shared/src/testing/fixtures.js';
 import { startService } from '../../../packages/shared/src/testing/processes.js';
 
 const N = Number(process.argv[2] ?? 200_000);
 const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const gateCfg = {
-  dedupeTtlSeconds: 3600,
-  outcomesMaxLen: 0,
-  holdDefaultSeconds: 600,
-  holdMinSeconds: 1,
-  holdMaxSeconds: 3600,
-  holdMaxTotalSeconds: 7200,
-  finishedHoldTtlSeconds: 3600,
-};
+// The reserver's own defaults, as the replica it is compared with runs them (and as C uses).
+const gateCfg = defaultGateConfig();
 
 function events(n: number): CheckoutEvent[] {
   // 100 SKUs with plenty of stock: mostly successful single-line reserves.

@@ -10,6 +10,7 @@ import { createMysqlPool, migrate } from '@holdfast/shared/mysql';
 import { deleteNamespace, randomId } from '../../../packages/shared/src/testing/fixtures.js';
 import { sampleOf, startService } from '../../../packages/shared/src/testing/processes.js';
 import { backlog } from '../../../packages/shared/src/testing/inspect.js';
+import { defaultGateConfig } from './infra.js';
 
 const N = Number(process.argv[2] ?? 50_000);
 /** SKUs the changes spread over (each change touches 2). */
@@ -20,15 +21,7 @@ const mysqlUrl = `${(process.env.MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/x').r
 const ns = `lrate${randomId()}:`;
 const keys = new Keys(ns, 'main');
 const r = createRedis(redisUrl, { name: 'ledger-rate' });
-const gate = new Gate(keys, {
-  dedupeTtlSeconds: 3600,
-  outcomesMaxLen: 0,
-  holdDefaultSeconds: 600,
-  holdMinSeconds: 1,
-  holdMaxSeconds: 3600,
-  holdMaxTotalSeconds: 7200,
-  finishedHoldTtlSeconds: 3600,
-});
+const gate = new Gate(keys, defaultGateConfig());
 await migrate(mysqlUrl);
 for (let s = 0; s < SKUS; s++)
   await gate.admin(r, { type: 'restock', eventId: `a${s}`, sku: `S${s}`, qty: 1_000_000 });
