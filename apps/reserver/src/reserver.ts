@@ -93,18 +93,18 @@ export class Reserver implements Service {
     const results: EntryResult[] = new Array(entries.length);
     const payloads: string[] = [];
     const queued: number[] = [];
+    // An entry the gate can never decide: dead-lettered at once (a retry can't change it).
+    const dead = (index: number, detail: string) => {
+      results[index] = { kind: 'dead', reason: 'bad_internal_event', detail };
+      this.wm.processed.inc({ type: 'invalid', status: 'dead_letter' });
+    };
     entries.forEach((e, index) => {
       // An S in entry is one field, `e`, the payload ingest validated; the gate decodes it and
       // checks its shape (decideMany-4.lua), so it is passed through without parsing here.
       const f = e.fields;
       const payload = f.length === 2 && f[0] === INTERNAL_EVENT_FIELD ? f[1]! : fromLegacyFields(f);
       if (payload === undefined) {
-        results[index] = {
-          kind: 'dead',
-          reason: 'bad_internal_event',
-          detail: `an inbound entry must have exactly one field "${INTERNAL_EVENT_FIELD}"`,
-        };
-        this.wm.processed.inc({ type: 'invalid', status: 'dead_letter' });
+        dead(index, `an inbound entry must have exactly one field "${INTERNAL_EVENT_FIELD}"`);
         return;
       }
       payloads.push(payload);
@@ -120,9 +120,7 @@ export class Reserver implements Service {
       const d = decisions[i] ?? new Error('no reply');
       if (d instanceof Error) {
         if (d.message.startsWith('ERR bad_event')) {
-          // Malformed payload: the script wrote nothing, and a retry can't change that.
-          results[index] = { kind: 'dead', reason: 'bad_internal_event', detail: d.message };
-          this.wm.processed.inc({ type: 'invalid', status: 'dead_letter' });
+          dead(index, d.message); // malformed payload: the script wrote nothing
           return;
         }
         log.error({ err: d, entryId: entries[index]!.id }, 'decision failed; will be retried');
