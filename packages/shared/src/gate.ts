@@ -59,9 +59,9 @@ export class Gate {
     private readonly cfg: GateConfig,
   ) {}
 
-  holdMs(requested: number | undefined): number {
-    const s = requested ?? this.cfg.holdDefaultSeconds;
-    return Math.min(this.cfg.holdMaxSeconds, Math.max(this.cfg.holdMinSeconds, s)) * 1000;
+  /** The hold-length bounds every decision script takes; the scripts clamp (includes/decide.lua). */
+  private holdBounds(): number[] {
+    return [this.cfg.holdDefaultSeconds, this.cfg.holdMinSeconds, this.cfg.holdMaxSeconds];
   }
 
   /** Queues the decision for one checkout command; `now` pins the clock (tests, benchmark). */
@@ -88,15 +88,20 @@ export class Gate {
           ...common,
           cmd.userId,
           JSON.stringify(cmd.lines),
-          this.holdMs(cmd.holdSeconds),
+          cmd.holdSeconds ?? '',
           this.cfg.holdMaxTotalSeconds * 1000,
+          ...this.holdBounds(),
         ]);
       case 'confirm':
         return runScript(p, 'confirm', keys, [...common, this.cfg.finishedHoldTtlSeconds]);
       case 'cancel':
         return runScript(p, 'cancel', keys, [...common, this.cfg.finishedHoldTtlSeconds]);
       case 'extend':
-        return runScript(p, 'extend', keys, [...common, this.holdMs(cmd.holdSeconds)]);
+        return runScript(p, 'extend', keys, [
+          ...common,
+          cmd.holdSeconds ?? '',
+          ...this.holdBounds(),
+        ]);
     }
   }
 
@@ -122,9 +127,7 @@ export class Gate {
         this.cfg.outcomesMaxLen,
         this.cfg.finishedHoldTtlSeconds,
         this.cfg.holdMaxTotalSeconds * 1000,
-        this.cfg.holdDefaultSeconds,
-        this.cfg.holdMinSeconds,
-        this.cfg.holdMaxSeconds,
+        ...this.holdBounds(),
         ...payloads,
       ],
     );

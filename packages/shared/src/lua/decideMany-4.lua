@@ -24,20 +24,12 @@
 local ctx = {
   now = now_ms(ARGV[1]), due = KEYS[1], outcomes = KEYS[2], ledger = KEYS[3], prefix = KEYS[4],
   maxlen = ARGV[3], dedupe_ttl = ARGV[2], finished_ttl = ARGV[4],
+  hold = { default = tonumber(ARGV[6]), min = tonumber(ARGV[7]), max = tonumber(ARGV[8]) },
 }
 local max_total_ms = ARGV[5]
-local hold_default, hold_min, hold_max = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
 local prefix = KEYS[4]
 
 local function nonempty(v) return type(v) == 'string' and v ~= '' end
-
--- The requested hold length clamped to the configured bounds, in ms (Gate.holdMs in TypeScript).
-local function hold_ms(h)
-  local s = h or hold_default
-  if s < hold_min then s = hold_min end
-  if s > hold_max then s = hold_max end
-  return s * 1000
-end
 
 -- Why a payload can't be decided, or nil.
 local function bad_event(ok, ev)
@@ -68,13 +60,13 @@ for i = 9, #ARGV do
   else
     local ev_key, hold_key = prefix .. 'ev:' .. ev.e, prefix .. 'hold:' .. ev.c
     if ev.t == 'reserve' then
-      r = decide_reserve(ctx, ev_key, hold_key, ev.e, ev.c, ev.u, ev.l, nil, hold_ms(ev.h), max_total_ms)
+      r = decide_reserve(ctx, ev_key, hold_key, ev.e, ev.c, ev.u, ev.l, nil, ev.h, max_total_ms)
     elseif ev.t == 'confirm' then
       r = decide_confirm(ctx, ev_key, hold_key, ev.e, ev.c)
     elseif ev.t == 'cancel' then
       r = decide_cancel(ctx, ev_key, hold_key, ev.e, ev.c)
     else
-      r = decide_extend(ctx, ev_key, hold_key, ev.e, ev.c, hold_ms(ev.h))
+      r = decide_extend(ctx, ev_key, hold_key, ev.e, ev.c, ev.h)
     end
     if not r.err then r[4] = ev.t; r[5] = ev.s end
   end

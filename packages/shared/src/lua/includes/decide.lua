@@ -1,8 +1,18 @@
 -- The four checkout decisions as functions, shared by the one-event scripts (reserve-6,
 -- confirm-6, cancel-6, extend-6) and the batch script (decideMany-4). Needs "common".
 --
--- ctx: { now, due, outcomes, ledger, prefix, maxlen, dedupe_ttl, finished_ttl }
+-- ctx: { now, due, outcomes, ledger, prefix, maxlen, dedupe_ttl, finished_ttl,
+--        hold = { default, min, max } (hold lengths in s) }
 -- Each returns { status, reason, expires_at } like the one-event scripts document.
+
+-- A hold's length in ms: the requested seconds (nil = the default) within [min, max]. The one
+-- place this is decided, for the one-event scripts and decideMany alike.
+local function hold_length_ms(ctx, requested_s)
+  local s = requested_s or ctx.hold.default
+  if s < ctx.hold.min then s = ctx.hold.min end
+  if s > ctx.hold.max then s = ctx.hold.max end
+  return s * 1000
+end
 
 -- Why a cart is malformed, or nil. Checked before any write: an error after a write would leave
 -- a partial reserve behind (Redis does not roll a script back).
@@ -26,7 +36,7 @@ end
 
 -- lines: the decoded cart, or nil to decode lines_json. lines_json: the cart as JSON, or nil to
 -- encode it only when a hold is written (the sold-out path never needs it).
-local function decide_reserve(ctx, ev_key, hold_key, event_id, checkout_id, user, lines, lines_json, hold_ms, max_total_ms)
+local function decide_reserve(ctx, ev_key, hold_key, event_id, checkout_id, user, lines, lines_json, hold_s, max_total_ms)
   local now, prefix = ctx.now, ctx.prefix
   if lines == nil then
     local ok, decoded = pcall(cjson.decode, lines_json)
@@ -74,7 +84,7 @@ local function decide_reserve(ctx, ev_key, hold_key, event_id, checkout_id, user
     deltas[i] = { sku, 0, -qty, qty, 0 }
   end
 
-  local expires_at = now + tonumber(hold_ms)
+  local expires_at = now + hold_length_ms(ctx, hold_s)
   local max_until = now + tonumber(max_total_ms)
   if expires_at > max_until then expires_at = max_until end
   local n = redis.call('INCR', prefix .. 'seq')
@@ -153,12 +163,12 @@ local function decide_cancel(ctx, ev_key, hold_key, event_id, checkout_id)
   return { 'cancelled', '', '' }
 end
 
--- Moves the deadline to now + hold_ms, never past the hold's maximum lifetime and never earlier
+-- Moves the deadline to now + the hold length, never past the hold's maximum lifetime and never earlier
 -- than it already is.
-local function decide_extend(ctx, ev_key, hold_key, event_id, checkout_id, hold_ms)
+local function decide_extend(ctx, ev_key, hold_key, event_id, checkout_id, hold_s)
   local hold, rejected = load_active_hold(ctx, 'extend', ev_key, hold_key, event_id, checkout_id, true)
   if not hold then return rejected end
-  local expires_at = ctx.now + tonumber(hold_ms)
+  local expires_at = ctx.now + hold_length_ms(ctx, hold_s)
   if expires_at > hold.max_until then expires_at = hold.max_until end
   if expires_at < hold.expires_at then expires_at = hold.expires_at end
   redis.call('HSET', hold_key, 'expires_at', expires_at)
