@@ -8,8 +8,13 @@
 //   Only these three rules need type information; they make a full run a few times slower
 //   than a syntax-only one (HOLDFAST_ESLINT_TYPED=0, below).
 // - Unused variables, arguments and caught errors are allowed when their name starts with `_`.
+// - Package boundaries (holdfast/boundaries, below): a package imports another only by its
+//   name, through that package's declared `exports`, and only if its package.json declares it;
+//   production code never imports test code.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import importX from 'eslint-plugin-import-x';
+import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
 
 const unusedVars = [
   'error',
@@ -39,6 +44,70 @@ const typeAware = {
     '@typescript-eslint/no-floating-promises': 'error',
     '@typescript-eslint/no-misused-promises': 'error',
     '@typescript-eslint/await-thenable': 'error',
+  },
+};
+
+// Deep imports bypass a package's `exports` (and so its build and its public surface).
+const deepImports = {
+  group: ['@holdfast/*/src', '@holdfast/*/src/*', '@holdfast/*/dist/*', '@holdfast/*/test/*'],
+  message: 'import the package by its name and one of its declared `exports`, not its files',
+};
+
+// Files that are tests or test tooling: they may use devDependencies and @holdfast/testkit.
+const testFiles = [
+  '**/*.test.ts',
+  '**/*.testutil.ts',
+  '**/test/**',
+  '**/vitest.config.ts',
+  'packages/testkit/**',
+  'tests/**',
+];
+
+const boundaries = {
+  name: 'holdfast/boundaries',
+  files: ['apps/*/**/*.{ts,mjs}', 'packages/*/**/*.{ts,mjs}', 'tests/*/**/*.{ts,mjs}'],
+  plugins: { 'import-x': importX },
+  settings: {
+    // Resolves `./x.js` to `./x.ts` and workspace packages through their `exports`, so the rules
+    // below see which package a relative path really lands in.
+    'import-x/resolver-next': [createTypeScriptImportResolver({ alwaysTryTypes: true })],
+  },
+  rules: {
+    // `../../reconciler/src/x.js` from another package: import `@holdfast/reconciler` instead.
+    'import-x/no-relative-packages': 'error',
+    // Every import of another package is declared in the importing package's package.json
+    // (workspace packages included, so turbo's graph is the real one); production code only
+    // uses `dependencies`.
+    'import-x/no-extraneous-dependencies': [
+      'error',
+      { devDependencies: testFiles, includeInternal: true, includeTypes: true },
+    ],
+    'no-restricted-imports': ['error', { patterns: [deepImports] }],
+  },
+};
+
+// Production code (everything that is not a test or test tooling) never imports test code.
+const noTestCodeInProduction = {
+  name: 'holdfast/no-test-code-in-production',
+  files: ['apps/*/src/**/*.ts', 'packages/*/src/**/*.ts'],
+  ignores: testFiles,
+  rules: {
+    'no-restricted-imports': [
+      'error',
+      {
+        patterns: [
+          deepImports,
+          {
+            group: ['@holdfast/testkit', '@holdfast/testkit/*', 'vitest', 'vitest/*'],
+            message: 'production code must not import test code',
+          },
+          {
+            group: ['**/test/*', '**/*.test.js', '**/*.testutil.js'],
+            message: 'production code must not import test code',
+          },
+        ],
+      },
+    ],
   },
 };
 
@@ -98,5 +167,7 @@ export default tseslint.config(
       'no-console': 'off',
     },
   },
+  boundaries,
+  noTestCodeInProduction,
   ...(process.env.HOLDFAST_ESLINT_TYPED === '0' ? [] : [typeAware]),
 );

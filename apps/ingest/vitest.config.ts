@@ -1,15 +1,3 @@
-import { defineConfig } from 'vitest/config';
+import { holdfastTestConfig } from '@holdfast/testkit/vitest-config';
 
-export default defineConfig({
-  test: {
-    setupFiles: [
-      new URL('../../packages/shared/src/testing/leftovers.setup.ts', import.meta.url).pathname,
-    ],
-    globalSetup: [
-      new URL('../../packages/shared/src/testing/global-setup.ts', import.meta.url).pathname,
-    ],
-    testTimeout: 120_000,
-    hookTimeout: 120_000,
-    include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
-  },
-});
+export default holdfastTestConfig({ services: true });

@@ -1,12 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
+// Unit tests only (no servers). The Redis- and MariaDB-backed tests of this package live in
+// tests/shared, which can use @holdfast/testkit (it depends on this package).
 export default defineConfig({
   test: {
-    globalSetup: [
-      new URL('../../packages/shared/src/testing/global-setup.ts', import.meta.url).pathname,
-    ],
-    testTimeout: 120_000,
-    hookTimeout: 120_000,
-    include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+    include: ['src/**/*.test.ts'],
   },
 });

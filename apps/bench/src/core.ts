@@ -12,8 +12,9 @@ import {
   type CheckoutEvent,
 } from '@holdfast/shared';
 import { defaultGateConfig } from './infra.js';
-import { deleteNamespace, randomId } from '../../../packages/shared/src/testing/fixtures.js';
-import { startService } from '../../../packages/shared/src/testing/processes.js';
+import { deleteNamespace } from '@holdfast/shared';
+import { randomBytes } from 'node:crypto';
+import { startService } from '@holdfast/fleet';
 
 const N = Number(process.argv[2] ?? 200_000);
 const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -37,7 +38,7 @@ async function arm(gate: Gate, r: ReturnType<typeof createRedis>) {
 }
 
 async function direct(): Promise<number> {
-  const ns = `bench${randomId()}:`;
+  const ns = `bench${randomBytes(4).toString('hex')}:`;
   const keys = new Keys(ns, 'main');
   const r = createRedis(url, { name: 'bench-direct' });
   const gate = new Gate(keys, gateCfg);
@@ -65,7 +66,7 @@ async function direct(): Promise<number> {
 }
 
 async function viaReserver(): Promise<number> {
-  const ns = `bench${randomId()}:`;
+  const ns = `bench${randomBytes(4).toString('hex')}:`;
   const keys = new Keys(ns, 'main');
   const r = createRedis(url, { name: 'bench-reserver' });
   const gate = new Gate(keys, gateCfg);
@@ -108,7 +109,7 @@ async function viaReserver(): Promise<number> {
 }
 
 async function directBatched(): Promise<number> {
-  const ns = `bench${randomId()}:`;
+  const ns = `bench${randomBytes(4).toString('hex')}:`;
   const keys = new Keys(ns, 'main');
   const r = createRedis(url, { name: 'bench-direct-batched' });
   const gate = new Gate(keys, gateCfg);

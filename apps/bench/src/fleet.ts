@@ -13,18 +13,9 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GROUPS, createRedis, streamIdMs, type Redis } from '@holdfast/shared';
 import { createMysqlPool } from '@holdfast/shared/mysql';
-import {
-  booksMismatch,
-  mysqlLedgerCounts,
-  readMysqlStock,
-} from '../../../packages/shared/src/testing/inspect.js';
-import {
-  scrapeMetric,
-  startService,
-  type RunningService,
-  type ServiceName,
-} from '../../../packages/shared/src/testing/processes.js';
-import { reconcileAll } from '../../reconciler/src/reconcile.js';
+import { booksMismatch, mysqlLedgerCounts, readMysqlStock } from '@holdfast/shared/inspect';
+import { scrapeMetric, startService, type RunningService, type ServiceName } from '@holdfast/fleet';
+import { reconcileAll } from '@holdfast/reconciler';
 import {
   commandStats,
   createDatabase,

@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { runDirect } from './direct.js';
 import { killLiveServices, runFleet } from './fleet.js';
 import { LoadSampler, gitState, loadNow, machineInfo } from './infra.js';
-import { REPO_ROOT } from '../../../packages/shared/src/testing/processes.js';
+import { REPO_ROOT } from '@holdfast/shared';
 import { runNaive } from './naive.js';
 import { setBenchRedisPid } from './proc.js';
 import { HELP, UsageError, parseOptions, type BenchOptions } from './options.js';

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { Keys, createRedis, parseEnv, toFields, type Redis } from '@holdfast/shared';
 import { createMysqlPool, type RowDataPacket } from '@holdfast/shared/mysql';
-import { gateConfig, reserverEnv } from '../../reserver/src/config.js';
+import { gateConfig, reserverEnv } from '@holdfast/reserver';
 
 export function randomId(bytes = 4): string {
   return randomBytes(bytes).toString('hex');

@@ -7,18 +7,19 @@
 import { readFileSync } from 'node:fs';
 import { Gate, Keys, createRedis } from '@holdfast/shared';
 import { createMysqlPool, migrate } from '@holdfast/shared/mysql';
-import { deleteNamespace, randomId } from '../../../packages/shared/src/testing/fixtures.js';
-import { sampleOf, startService } from '../../../packages/shared/src/testing/processes.js';
-import { backlog } from '../../../packages/shared/src/testing/inspect.js';
+import { deleteNamespace } from '@holdfast/shared';
+import { randomBytes } from 'node:crypto';
+import { sampleOf, startService } from '@holdfast/fleet';
+import { backlog } from '@holdfast/shared/inspect';
 import { defaultGateConfig } from './infra.js';
 
 const N = Number(process.argv[2] ?? 50_000);
 /** SKUs the changes spread over (each change touches 2). */
 const SKUS = Number(process.argv[4] ?? 200);
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const db = `hf_ledger_rate_${randomId()}`;
+const db = `hf_ledger_rate_${randomBytes(4).toString('hex')}`;
 const mysqlUrl = `${(process.env.MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/x').replace(/\/[^/]*$/, '')}/${db}`;
-const ns = `lrate${randomId()}:`;
+const ns = `lrate${randomBytes(4).toString('hex')}:`;
 const keys = new Keys(ns, 'main');
 const r = createRedis(redisUrl, { name: 'ledger-rate' });
 const gate = new Gate(keys, defaultGateConfig());

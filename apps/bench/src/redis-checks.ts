@@ -1,10 +1,6 @@
 /** Arming SKUs and the end-of-run invariant checks on Redis (A and C). */
 import { Gate, type Keys, type Redis } from '@holdfast/shared';
-import {
-  readAllStock,
-  stockViolations,
-  type StockRow,
-} from '../../../packages/shared/src/testing/inspect.js';
+import { readAllStock, stockViolations, type StockRow } from '@holdfast/shared/inspect';
 import { defaultGateConfig } from './infra.js';
 
 /** Creates every SKU with its stock (the reserver's restock script, pipelined). */

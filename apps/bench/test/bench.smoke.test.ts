@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 // Brings the vitest ProvidedContext typing (redisUrl, mysqlUrl) into this package's tsc run.
-import type {} from '../../../packages/shared/src/testing/global-setup.js';
+import type {} from '@holdfast/testkit/global-setup';
 import { runBench, type BenchReport } from '../src/index.js';
 
 const out = mkdtempSync(join(tmpdir(), 'holdfast-bench-'));

@@ -1,3 +1,2 @@
 export { run, buildProgram } from './program.js';
-export { EXIT, CliError } from './errors.js';
-export * from './fleet/supervisor.js';
+export { EXIT, CliError } from '@holdfast/shared/tools';

@@ -4,14 +4,15 @@
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ConfigError } from '@holdfast/shared';
-import { withContext } from './connect.js';
-import { CliError, EXIT, errorMessage } from './errors.js';
+import { withContext } from '@holdfast/shared/tools';
+import { CliError, EXIT, errorMessage } from '@holdfast/shared/tools';
 import { sendAdmin, type AdminOptions } from './commands/admin.js';
 import { stockLoad, stockShow } from './commands/stock.js';
 import { reconcileOnce } from './commands/reconcile.js';
 import { dlqList, dlqReplay } from './commands/dlq.js';
 import { runFleet, type FleetCommandOptions } from './commands/fleet.js';
-import { runPlugin } from './plugins.js';
+import { demoCommand } from '@holdfast/demo';
+import { benchCommand } from '@holdfast/bench';
 
 const out = (s: string) => void process.stdout.write(`${s}\n`);
 const warn = (s: string) => void process.stderr.write(`${s}\n`);
@@ -33,11 +34,6 @@ Configuration (environment, as for the services):
   HOLDFAST_SHARD       default main
 
 Exit codes: 0 ok · 1 operation failed or found problems · 2 usage or configuration error`;
-
-const PLUGIN_COMMANDS = {
-  demo: 'the flash-sale simulation (arguments are passed on; see `holdfast demo --help`)',
-  bench: 'the benchmark (arguments are passed on; see `holdfast bench --help`)',
-} as const;
 
 export function buildProgram(setCode: (code: number) => void): Command {
   const program = new Command('holdfast')
@@ -229,18 +225,10 @@ export function buildProgram(setCode: (code: number) => void): Command {
       setCode(await runFleet(o));
     });
 
-  for (const [name, description] of Object.entries(PLUGIN_COMMANDS)) {
-    program
-      .command(name)
-      .description(description)
-      .helpOption(false)
-      .allowUnknownOption()
-      .allowExcessArguments()
-      .argument('[args...]')
-      .action(async (args: string[]) => {
-        setCode(await runPlugin(name as keyof typeof PLUGIN_COMMANDS, args));
-      });
-  }
+  // The demo and the benchmark are their own packages; they parse their own options.
+  program.enablePositionalOptions();
+  program.addCommand(demoCommand(setCode));
+  program.addCommand(benchCommand(setCode));
   return program;
 }
 
@@ -248,9 +236,6 @@ export function buildProgram(setCode: (code: number) => void): Command {
 export async function run(argv: string[]): Promise<number> {
   let code: number = EXIT.ok;
   try {
-    // demo/bench take their arguments verbatim (their own --help included).
-    const first = argv[0];
-    if (first === 'demo' || first === 'bench') return await runPlugin(first, argv.slice(1));
     await buildProgram((c) => (code = c)).parseAsync(argv, { from: 'user' });
     return code;
   } catch (err) {

@@ -5,13 +5,11 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Keys, createRedis, readStock, type Redis } from '@holdfast/shared';
-import { isolatedEnv, type IsolatedEnv } from '@holdfast/shared/testing';
-import {
-  startService,
-  stopAll,
-  type RunningService,
-} from '../../../packages/shared/src/testing/processes.js';
-import { runCli } from './helpers.js';
+import { isolatedEnv, type IsolatedEnv } from '@holdfast/testkit';
+import { startService, stopAll, type RunningService } from '@holdfast/testkit';
+import { HOLDFAST_BIN, commandLine } from '@holdfast/testkit';
+
+const { run: runCli } = commandLine(HOLDFAST_BIN);
 
 describe('holdfast restock / limit with a reserver', () => {
   let env: IsolatedEnv;

@@ -4,8 +4,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Keys, createRedis, deadLetterFields, type Redis } from '@holdfast/shared';
-import { isolatedEnv, type IsolatedEnv } from '@holdfast/shared/testing';
-import { json, runCli } from './helpers.js';
+import { isolatedEnv, type IsolatedEnv } from '@holdfast/testkit';
+import { HOLDFAST_BIN, commandLine, json } from '@holdfast/testkit';
+
+const { run: runCli } = commandLine(HOLDFAST_BIN);
 
 describe('holdfast dlq', () => {
   let env: IsolatedEnv;

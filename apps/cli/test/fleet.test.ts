@@ -4,9 +4,11 @@
  * of a child that rejects its configuration.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isolatedEnv, waitFor, type IsolatedEnv } from '@holdfast/shared/testing';
-import { restartDelay, startFleet, type FleetEvent } from '../src/fleet/supervisor.js';
-import { collectLines, spawnCli } from './helpers.js';
+import { isolatedEnv, waitFor, type IsolatedEnv } from '@holdfast/testkit';
+import { restartDelay, startFleet, type FleetEvent } from '@holdfast/fleet';
+import { HOLDFAST_BIN, collectLines, commandLine } from '@holdfast/testkit';
+
+const { run: runCli, spawn: spawnCli } = commandLine(HOLDFAST_BIN);
 
 function alive(pid: number): boolean {
   try {
@@ -148,7 +150,6 @@ describe('holdfast fleet', () => {
   });
 
   it('rejects a shared METRICS_PORT and bad flags with exit 2', async () => {
-    const { runCli } = await import('./helpers.js');
     const [a, b, c] = await Promise.all([
       runCli(['fleet', '--only', 'ingest,reserver'], { ...env.env, METRICS_PORT: '9999' }),
       runCli(['fleet', '--only', 'ingest,nope'], env.env),

@@ -5,13 +5,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Keys, createRedis, readStock, type Redis } from '@holdfast/shared';
 import { createMysqlPool, migrate, type Pool, type RowDataPacket } from '@holdfast/shared/mysql';
-import { isolatedEnv, waitFor, type IsolatedEnv } from '@holdfast/shared/testing';
-import {
-  startService,
-  stopAll,
-  type RunningService,
-} from '../../../packages/shared/src/testing/processes.js';
-import { json, runCli } from './helpers.js';
+import { isolatedEnv, waitFor, type IsolatedEnv } from '@holdfast/testkit';
+import { startService, stopAll, type RunningService } from '@holdfast/testkit';
+import { HOLDFAST_BIN, commandLine, json } from '@holdfast/testkit';
+
+const { run: runCli } = commandLine(HOLDFAST_BIN);
 
 const FAST = { BLOCK_MS: '100', HOUSEKEEPING_MS: '500' };
 

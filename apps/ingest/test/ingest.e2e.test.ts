@@ -5,13 +5,9 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Keys, createRedis, type Redis } from '@holdfast/shared';
-import { isolatedEnv, waitFor, type IsolatedEnv } from '@holdfast/shared/testing';
-import {
-  startService,
-  stopAll,
-  type RunningService,
-} from '../../../packages/shared/src/testing/processes.js';
-import { backlog, readStream } from '../../../packages/shared/src/testing/inspect.js';
+import { isolatedEnv, waitFor, type IsolatedEnv } from '@holdfast/testkit';
+import { startService, stopAll, type RunningService } from '@holdfast/testkit';
+import { backlog, readStream } from '@holdfast/shared/inspect';
 
 let env: IsolatedEnv;
 let redis: Redis;

@@ -3,7 +3,7 @@
  * several of them): every change must land exactly once.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor } from '@holdfast/shared/testing';
+import { waitFor } from '@holdfast/testkit';
 import type { RowDataPacket } from '@holdfast/shared/mysql';
 import {
   RetryableMysqlError,

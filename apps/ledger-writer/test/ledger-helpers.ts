@@ -2,9 +2,9 @@
  * Test helpers for the ledger writer: a fresh migrated database, entry builders that mimic the
  * reserver's Lua scripts, an in-memory model of the books and readers for the tables.
  */
-import { isolatedEnv, type IsolatedEnv } from '@holdfast/shared/testing';
+import { isolatedEnv, type IsolatedEnv } from '@holdfast/testkit';
 // Brings the vitest ProvidedContext typing (redisUrl, mysqlUrl) into this package's tsc run.
-import type {} from '../../../packages/shared/src/testing/global-setup.js';
+import type {} from '@holdfast/testkit/global-setup';
 import {
   createMysqlPool,
   migrate,

@@ -4,12 +4,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { Gate, Keys, createRedis, type Redis } from '@holdfast/shared';
-import { isolatedEnv, waitFor, type IsolatedEnv } from '@holdfast/shared/testing';
-import {
-  startService,
-  stopAll,
-  type RunningService,
-} from '../../../packages/shared/src/testing/processes.js';
+import { isolatedEnv, waitFor, type IsolatedEnv } from '@holdfast/testkit';
+import { startService, stopAll, type RunningService } from '@holdfast/testkit';
 import {
   backlog,
   booksMismatch,
@@ -18,7 +14,7 @@ import {
   readMysqlStock,
   readStream,
   stockViolations,
-} from '../../../packages/shared/src/testing/inspect.js';
+} from '@holdfast/shared/inspect';
 
 const GATE = {
   dedupeTtlSeconds: 3600,

@@ -10,13 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Keys, createRedis, type Redis } from '@holdfast/shared';
 import { migrate } from '@holdfast/shared/mysql';
-import { isolatedEnv, waitFor, type IsolatedEnv } from '@holdfast/shared/testing';
-import {
-  startService,
-  stopAll,
-  type RunningService,
-} from '../../../packages/shared/src/testing/processes.js';
-import { drained, xaddMany } from '../../../packages/shared/src/testing/inspect.js';
+import { isolatedEnv, waitFor, type IsolatedEnv } from '@holdfast/testkit';
+import { startService, stopAll, type RunningService } from '@holdfast/testkit';
+import { drained, xaddMany } from '@holdfast/shared/inspect';
 
 const PROMETHEUS = process.env.PROMETHEUS_BIN ?? '/usr/bin/prometheus';
 

@@ -5,15 +5,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import { Keys, createRedis, type Redis } from '@holdfast/shared';
 import { createMysqlPool, migrate } from '@holdfast/shared/mysql';
-import { isolatedEnv, waitFor, type IsolatedEnv } from '@holdfast/shared/testing';
-import {
-  scrapeMetric,
-  startService,
-  stopAll,
-  type RunningService,
-} from '../../../packages/shared/src/testing/processes.js';
-import { drained, readStream, xaddMany } from '../../../packages/shared/src/testing/inspect.js';
-import { runCrowd } from '../../../packages/shared/src/testing/shoppers.js';
+import { isolatedEnv, waitFor, type IsolatedEnv } from '@holdfast/testkit';
+import { scrapeMetric, startService, stopAll, type RunningService } from '@holdfast/testkit';
+import { drained, readStream, xaddMany } from '@holdfast/shared/inspect';
+import { runCrowd } from '@holdfast/crowd';
 import { reconcileAll } from '../src/reconcile.js';
 
 const FAST = {

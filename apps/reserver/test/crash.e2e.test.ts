@@ -4,19 +4,15 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Keys, createRedis, type Redis } from '@holdfast/shared';
-import { isolatedEnv, waitFor, type IsolatedEnv } from '@holdfast/shared/testing';
-import {
-  startService,
-  stopAll,
-  type RunningService,
-} from '../../../packages/shared/src/testing/processes.js';
+import { isolatedEnv, waitFor, type IsolatedEnv } from '@holdfast/testkit';
+import { startService, stopAll, type RunningService } from '@holdfast/testkit';
 import {
   ledgerSummary,
   outcomesByEvent,
   readAllStock,
   stockViolations,
   xaddMany,
-} from '../../../packages/shared/src/testing/inspect.js';
+} from '@holdfast/shared/inspect';
 
 const FAST = { CLAIM_IDLE_MS: '1000', HOUSEKEEPING_MS: '500', BLOCK_MS: '200', BATCH_SIZE: '200' };
 

@@ -3,12 +3,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Keys, createRedis, type Redis } from '@holdfast/shared';
-import { isolatedEnv, waitFor, type IsolatedEnv } from '@holdfast/shared/testing';
-import {
-  startService,
-  stopAll,
-  type RunningService,
-} from '../../../packages/shared/src/testing/processes.js';
+import { isolatedEnv, waitFor, type IsolatedEnv } from '@holdfast/testkit';
+import { startService, stopAll, type RunningService } from '@holdfast/testkit';
 import {
   outcomesByEvent,
   readAllStock,
@@ -16,7 +12,7 @@ import {
   stockViolations,
   xaddMany,
   ledgerSummary,
-} from '../../../packages/shared/src/testing/inspect.js';
+} from '@holdfast/shared/inspect';
 import { MALFORMED } from './corpus.js';
 
 const FAST = {

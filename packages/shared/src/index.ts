@@ -12,3 +12,4 @@ export * from './validation/index.js';
 export type { Redis, ChainableCommander } from 'ioredis';
 export * from './fault.js';
 export * from './service-entry.js';
+export * from './namespace.js';

@@ -15,9 +15,9 @@ import {
   type FleetChild,
   type FleetEvent,
   type ServiceName,
-} from '@holdfast/cli/fleet';
+} from '@holdfast/fleet';
 import type { Redis } from 'ioredis';
-import { sampleOf } from '../../../packages/shared/src/testing/processes.js';
+import { sampleOf } from '@holdfast/testkit';
 
 export type { ServiceName, FleetChild };
 

@@ -4,11 +4,8 @@
  * `pnpm build` (turbo, cached) runs only when a service's build is missing or stale.
  */
 import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { SERVICES, serviceNodeArgs } from '@holdfast/shared';
+import { REPO_ROOT as ROOT, SERVICES, serviceNodeArgs } from '@holdfast/shared';
 import { startRun } from './report.js';
-
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 function stale(): string | undefined {
   for (const s of SERVICES) {

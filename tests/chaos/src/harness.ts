@@ -4,13 +4,13 @@
  * the invariant sampler, waiting for a quiet fleet, recovery timing, the CLI, the result row.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { createConnection } from 'mysql2/promise';
-import { isolatedEnv, waitFor, type IsolatedEnv } from '@holdfast/shared/testing';
+import { REPO_ROOT } from '@holdfast/shared';
+import { HOLDFAST_BIN, isolatedEnv, waitFor, type IsolatedEnv } from '@holdfast/testkit';
 // Brings the vitest ProvidedContext typing (redisUrl, mysqlUrl) into this package's tsc run.
-import type {} from '../../../packages/shared/src/testing/global-setup.js';
+import type {} from '@holdfast/testkit/global-setup';
 import { ChaosFleet, type ChaosFleetOptions } from './fleet.js';
 import { Traffic, producerClient } from './load.js';
 import { InvariantSampler } from './sampler.js';
@@ -32,8 +32,8 @@ import {
 } from './checker.js';
 import { countsOf, writeRow } from './report.js';
 
-export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-export const CLI = `${REPO_ROOT}apps/cli/bin/holdfast.mjs`;
+export { REPO_ROOT };
+export const CLI = HOLDFAST_BIN;
 
 /** Short timings so crashes are noticed and claimed within seconds. */
 export const FAST: Record<string, string> = {

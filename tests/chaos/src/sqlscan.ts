@@ -53,9 +53,14 @@ export const ALLOWED: Array<{ file: string; expr: string; reason: string }> = [
     reason: 'benchmark probe: hf_ledger_rate_<random hex>, made up by the probe itself',
   },
   {
-    file: 'packages/shared/src/testing/fixtures.ts',
+    file: 'packages/testkit/src/isolated-env.ts',
     expr: 'dbName',
     reason: 'test helper: `hf_test_` + random hex (randomBytes), never outside input',
+  },
+  {
+    file: 'packages/testkit/src/fixtures.ts',
+    expr: 'database',
+    reason: 'test fixture: `hf_test_` + random hex (randomBytes), never outside input',
   },
   {
     file: 'apps/bench/src/infra.ts',
@@ -64,7 +69,7 @@ export const ALLOWED: Array<{ file: string; expr: string; reason: string }> = [
       'benchmark: hf_bench_<random hex> / hf_bench_naive_<random hex>, made up by the benchmark, never outside input',
   },
   {
-    file: 'apps/cli/src/demo/setup.ts',
+    file: 'apps/demo/src/setup.ts',
     expr: 't.database',
     reason:
       "the demo's database: the constant holdfast_demo (DROP), or the database the operator named in MYSQL_URL " +
@@ -72,7 +77,7 @@ export const ALLOWED: Array<{ file: string; expr: string; reason: string }> = [
       'the statement — quoteIdent() (migrate.ts) would be exact',
   },
   {
-    file: 'apps/cli/src/demo/setup.ts',
+    file: 'apps/demo/src/setup.ts',
     expr: 'String(r.t)',
     reason:
       "a table name from information_schema, limited by the query to 'inventory_stock' / 'inventory_ledger'",
@@ -144,12 +149,11 @@ function listFiles(dir: string, out: string[] = []): string[] {
   return out;
 }
 
-/** The source files scanned: apps/<app>/src/** and packages/shared/src/**. */
+/** The source files scanned: apps/<app>/src/** and packages/<package>/src/**. */
 export function sourceFiles(root: string): string[] {
   const files: string[] = [];
-  for (const app of readdirSync(join(root, 'apps')))
-    listFiles(join(root, 'apps', app, 'src'), files);
-  listFiles(join(root, 'packages', 'shared', 'src'), files);
+  for (const top of ['apps', 'packages'])
+    for (const pkg of readdirSync(join(root, top))) listFiles(join(root, top, pkg, 'src'), files);
   return files.sort();
 }
 

@@ -4,8 +4,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readStock, validateAdminEvent } from '@holdfast/shared';
-import type { Context } from '../connect.js';
-import { CliError, EXIT, usageError } from '../errors.js';
+import type { Context } from '@holdfast/shared/tools';
+import { CliError, EXIT, usageError } from '@holdfast/shared/tools';
 
 export interface AdminOptions {
   eventId?: string;

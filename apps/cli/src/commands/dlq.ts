@@ -7,8 +7,8 @@
  * concurrent replays of one dead letter can't both send it.
  */
 import { originalFields, type Redis } from '@holdfast/shared';
-import type { Context } from '../connect.js';
-import { CliError, EXIT, usageError } from '../errors.js';
+import type { Context } from '@holdfast/shared/tools';
+import { CliError, EXIT, usageError } from '@holdfast/shared/tools';
 import { clip, renderTable } from '../table.js';
 
 export interface DeadLetter {

@@ -3,15 +3,10 @@
  * SIGINT/SIGTERM/SIGHUP: SIGTERM to every child, wait for them (20 s, then SIGKILL), exit 0.
  * A second signal (more than 1 s after the first) SIGKILLs the children at once (exit 130).
  */
-import { loadConfig } from '../config.js';
-import { EXIT, usageError } from '../errors.js';
-import { formatChildLine, formatEvent, jsonChildLine, jsonEvent } from '../fleet/format.js';
-import {
-  FleetConfigError,
-  parseServices,
-  startFleet,
-  type ServiceName,
-} from '../fleet/supervisor.js';
+import { loadConfig } from '@holdfast/shared/tools';
+import { EXIT, usageError } from '@holdfast/shared/tools';
+import { formatChildLine, formatEvent, jsonChildLine, jsonEvent } from '@holdfast/fleet';
+import { FleetConfigError, parseServices, startFleet, type ServiceName } from '@holdfast/fleet';
 
 /** Signals closer together than this count as one. */
 const SIGNAL_DEBOUNCE_MS = 1_000;

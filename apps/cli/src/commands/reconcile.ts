@@ -5,9 +5,9 @@
  * directly).
  */
 import { randomUUID } from 'node:crypto';
-import { reconcileAll, type ReconcileReport } from '../../../reconciler/src/reconcile.js';
-import type { Context } from '../connect.js';
-import { CliError, EXIT, errorMessage, usageError } from '../errors.js';
+import { reconcileAll, type ReconcileReport } from '@holdfast/reconciler';
+import type { Context } from '@holdfast/shared/tools';
+import { CliError, EXIT, errorMessage, usageError } from '@holdfast/shared/tools';
 import { renderTable } from '../table.js';
 
 export interface Compensation {

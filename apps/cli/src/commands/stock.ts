@@ -4,9 +4,9 @@
  */
 import { Gate, type Redis } from '@holdfast/shared';
 import type { RowDataPacket } from '@holdfast/shared/mysql';
-import { reconcileShard, type SkuVariance } from '../../../reconciler/src/reconcile.js';
-import type { Context } from '../connect.js';
-import { CliError, EXIT, errorMessage } from '../errors.js';
+import { reconcileShard, type SkuVariance } from '@holdfast/reconciler';
+import type { Context } from '@holdfast/shared/tools';
+import { CliError, EXIT, errorMessage } from '@holdfast/shared/tools';
 import { renderTable } from '../table.js';
 
 export interface Counters {

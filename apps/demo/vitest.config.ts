@@ -1,0 +1,3 @@
+import { holdfastTestConfig } from '@holdfast/testkit/vitest-config';
+
+export default holdfastTestConfig({ services: true, test: { testTimeout: 600_000 } });

@@ -1,0 +1,58 @@
+/** Reading and filling whole streams, and how far their consumer groups are behind. */
+import type { Redis } from 'ioredis';
+import type { Keys } from '../keys.js';
+import { toFields, toObject } from '../stream-worker.js';
+
+export type Fields = Record<string, string>;
+
+/** Every entry of a stream, oldest first, read in pages. */
+export async function readStream(
+  redis: Redis,
+  stream: string,
+): Promise<Array<{ id: string } & Fields>> {
+  const out: Array<{ id: string } & Fields> = [];
+  let start = '-';
+  for (;;) {
+    const page = (await redis.xrange(stream, start, '+', 'COUNT', 5000)) as Array<
+      [string, string[]]
+    >;
+    for (const [id, f] of page) out.push({ id, ...toFields(f) });
+    if (page.length < 5000) return out;
+    start = `(${page[page.length - 1]![0]}`;
+  }
+}
+
+/** XADDs many entries in pipelined chunks; returns their ids. */
+export async function xaddMany(redis: Redis, stream: string, entries: Fields[]): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < entries.length; i += 1000) {
+    const p = redis.pipeline();
+    for (const e of entries.slice(i, i + 1000)) p.xadd(stream, '*', ...Object.entries(e).flat());
+    const res = (await p.exec()) ?? [];
+    for (const [err, id] of res) {
+      if (err) throw err;
+      ids.push(id as string);
+    }
+  }
+  return ids;
+}
+
+/** Group pending + lag of a stream's groups (0 when drained). */
+export async function backlog(redis: Redis, stream: string): Promise<number> {
+  const groups = (await redis.xinfo('GROUPS', stream).catch(() => [])) as unknown[][];
+  let n = 0;
+  for (const g of groups) {
+    const info = toObject(g);
+    n += Number(info.pending ?? 0) + Number(info.lag ?? 0);
+  }
+  return n;
+}
+
+/** Every stream of the pipeline drained: nothing pending, nothing undelivered. */
+export async function drained(redis: Redis, keys: Keys): Promise<boolean> {
+  const sk = keys.shard();
+  for (const s of [keys.streams.events, keys.streams.admin, sk.inbound, sk.ledger]) {
+    if ((await backlog(redis, s)) > 0) return false;
+  }
+  return true;
+}

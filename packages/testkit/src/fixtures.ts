@@ -1,0 +1,75 @@
+/**
+ * vitest `test.extend` fixtures: each test that asks for one gets its own Redis namespace or
+ * MySQL database on the run's servers (see ./global-setup.ts), removed after the test. A
+ * fixture is set up only when the test destructures it, so a Redis-only test never creates a
+ * database.
+ *
+ *   import { test } from '@holdfast/testkit';
+ *   test('restock reaches MySQL', async ({ redis, mysql, env }) => { … });
+ *
+ * `redis.client` is a plain connection (scripts not registered); `env` is the environment to
+ * hand to a service started with `startService` (REDIS_URL, MYSQL_URL, HOLDFAST_NAMESPACE).
+ */
+import { test as base, inject } from 'vitest';
+import { createConnection } from 'mysql2/promise';
+import type { Redis } from 'ioredis';
+import { createRedis, deleteNamespace } from '@holdfast/shared';
+// Brings the ProvidedContext typing (redisUrl, mysqlUrl) of the global setup into scope.
+import type {} from './global-setup.js';
+import { randomId } from './ids.js';
+
+export interface RedisNamespace {
+  url: string;
+  /** HOLDFAST_NAMESPACE for this test: every key it makes starts with it. */
+  namespace: string;
+  client: Redis;
+}
+
+export interface MysqlDatabase {
+  /** URL of a database that exists only for this test. */
+  url: string;
+  database: string;
+}
+
+export interface HoldfastFixtures {
+  redis: RedisNamespace;
+  mysql: MysqlDatabase;
+  env: Record<string, string>;
+}
+
+function withDatabase(url: string, db: string): string {
+  const u = new URL(url);
+  u.pathname = `/${db}`;
+  return u.toString();
+}
+
+export const test = base.extend<HoldfastFixtures>({
+  // eslint-disable-next-line no-empty-pattern -- vitest reads fixture dependencies from the pattern
+  redis: async ({}, use) => {
+    const url = inject('redisUrl');
+    const namespace = `t${randomId()}:`;
+    const client = createRedis(url, { name: 'hf-test-fixture' });
+    try {
+      await use({ url, namespace, client });
+    } finally {
+      await deleteNamespace(client, namespace);
+      client.disconnect();
+    }
+  },
+  // eslint-disable-next-line no-empty-pattern -- as above
+  mysql: async ({}, use) => {
+    const base = inject('mysqlUrl');
+    const database = `hf_test_${randomId()}`;
+    const admin = await createConnection(base);
+    await admin.query(`CREATE DATABASE \`${database}\``);
+    try {
+      await use({ url: withDatabase(base, database), database });
+    } finally {
+      await admin.query(`DROP DATABASE IF EXISTS \`${database}\``);
+      await admin.end();
+    }
+  },
+  env: async ({ redis, mysql }, use) => {
+    await use({ REDIS_URL: redis.url, MYSQL_URL: mysql.url, HOLDFAST_NAMESPACE: redis.namespace });
+  },
+});

@@ -1,0 +1,46 @@
+/**
+ * @holdfast/testkit — what holdfast's tests share, never imported by production code:
+ * per-test isolation on the run's servers (fixtures, isolated environments), starting the
+ * compiled services as real processes, polling with deadlines, reading Prometheus samples, and
+ * the gate harness that checks every invariant around each Lua call.
+ *
+ * Global setup and vitest configuration are separate entry points
+ * (`@holdfast/testkit/global-setup`, `@holdfast/testkit/vitest-config`).
+ */
+export {
+  test,
+  type HoldfastFixtures,
+  type MysqlDatabase,
+  type RedisNamespace,
+} from './fixtures.js';
+export { isolatedEnv, type IsolatedEnv } from './isolated-env.js';
+export { randomId } from './ids.js';
+export { waitFor } from './wait-for.js';
+// Service processes are production code of @holdfast/fleet (the benchmark starts them too).
+export {
+  REPO_ROOT,
+  killLeftovers,
+  sampleOf,
+  scrapeMetric,
+  startService,
+  stopAll,
+  type RunningService,
+  type ServiceName,
+} from '@holdfast/fleet';
+export * from './gate/config.js';
+export * from './gate/stock.js';
+export * from './gate/stream-entries.js';
+export * from './gate/builders.js';
+export * from './gate/harness.js';
+export * from './gate/file-env.js';
+export {
+  DEMO_BIN,
+  HOLDFAST_BIN,
+  collectLines,
+  commandEnv,
+  commandLine,
+  json,
+  runCommand,
+  spawnCommand,
+  type CommandResult,
+} from './command-line.js';

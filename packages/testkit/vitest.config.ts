@@ -1,0 +1,3 @@
+import { holdfastTestConfig } from './src/vitest-config.js';
+
+export default holdfastTestConfig();
