@@ -35,16 +35,9 @@ Configuration (environment, as for the services):
 
 Exit codes: 0 ok · 1 operation failed or found problems · 2 usage or configuration error`;
 
-export function buildProgram(setCode: (code: number) => void): Command {
-  const program = new Command('holdfast')
-    .description(
-      'Operate a holdfast fleet: stock, admin events, reconciliation, dead letters, and the services.',
-    )
-    .version('0.1.0')
-    .exitOverride()
-    .showHelpAfterError('(add --help for usage)')
-    .addHelpText('after', CONFIG_HELP);
-
+type SetCode = (code: number) => void;
+/** `holdfast restock and limit: admin events through inventory:admin. */
+function addAdminCommands(program: Command, setCode: SetCode): void {
   const adminOptions = (cmd: Command) =>
     cmd
       .option('--event-id <id>', 'idempotency key of the admin event (default: a random UUID)')
@@ -98,7 +91,10 @@ export function buildProgram(setCode: (code: number) => void): Command {
         '\nExit codes: 0 applied · 1 not applied within --timeout (no reserver?) or Redis unreachable · 2 bad argument/env',
     )
     .action(adminAction('set_limit'));
+}
 
+/** `holdfast stock show / stock load. */
+function addStockCommands(program: Command, setCode: SetCode): void {
   const stock = program.command('stock').description('inspect and load stock');
   stock
     .command('show')
@@ -133,7 +129,10 @@ export function buildProgram(setCode: (code: number) => void): Command {
     .action(async (skus: string[], o: { dryRun?: boolean; json?: boolean }) => {
       setCode(await withContext((ctx) => stockLoad(ctx, skus, o, out)));
     });
+}
 
+/** `holdfast reconcile: the reconciler's check, once. */
+function addReconcileCommand(program: Command, setCode: SetCode): void {
   program
     .command('reconcile')
     .description("compare Redis with MySQL once (the reconciler's check) and print the report")
@@ -156,7 +155,10 @@ export function buildProgram(setCode: (code: number) => void): Command {
     .action(async (o: { json?: boolean; compensate?: boolean; yes?: boolean }) => {
       setCode(await withContext((ctx) => reconcileOnce(ctx, o, out)));
     });
+}
 
+/** `holdfast dlq list / dlq replay: dead letters. */
+function addDlqCommands(program: Command, setCode: SetCode): void {
   const dlq = program.command('dlq').description('dead letters (checkout:dead)');
   dlq
     .command('list')
@@ -198,7 +200,10 @@ export function buildProgram(setCode: (code: number) => void): Command {
         setCode(await withContext((ctx) => dlqReplay(ctx, ids, o, out, warn)));
       },
     );
+}
 
+/** `holdfast fleet: every service in one foreground supervisor. */
+function addFleetCommand(program: Command, setCode: SetCode): void {
   program
     .command('fleet')
     .description(
@@ -224,6 +229,23 @@ export function buildProgram(setCode: (code: number) => void): Command {
     .action(async (o: FleetCommandOptions) => {
       setCode(await runFleet(o));
     });
+}
+
+export function buildProgram(setCode: SetCode): Command {
+  const program = new Command('holdfast')
+    .description(
+      'Operate a holdfast fleet: stock, admin events, reconciliation, dead letters, and the services.',
+    )
+    .version('0.1.0')
+    .exitOverride()
+    .showHelpAfterError('(add --help for usage)')
+    .addHelpText('after', CONFIG_HELP);
+
+  addAdminCommands(program, setCode);
+  addStockCommands(program, setCode);
+  addReconcileCommand(program, setCode);
+  addDlqCommands(program, setCode);
+  addFleetCommand(program, setCode);
 
   // The demo and the benchmark are their own packages; they parse their own options.
   program.enablePositionalOptions();

@@ -1,3 +1,5 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+
 /**
  * A token bucket on rows per second: a batch of n rows waits until n tokens are there.
  * One second of burst, so a full batch is never starved when the rate is below its size.
@@ -26,12 +28,7 @@ export class Pacer {
         return;
       }
       const need = Math.min(n, this.perSecond) - this.tokens;
-      await new Promise((r) => setTimeout(r, Math.ceil((need / this.perSecond) * 1000)));
+      await sleep(Math.ceil((need / this.perSecond) * 1000));
     }
   }
-}
-
-/** Exponential backoff with full jitter: a random wait in [0, min(cap, base·2^attempt)]. */
-export function backoffMs(attempt: number, capMs: number, baseMs = 50): number {
-  return Math.random() * Math.min(capMs, baseMs * 2 ** Math.min(attempt, 20));
 }

@@ -4,9 +4,10 @@
  * redelivered entry finds its rows by change_id and is skipped, so a crash at any point can
  * neither lose nor double a change.
  *
- * While MySQL is slow or down the batch in hand is retried with backoff and jitter; the rest
- * of the backlog waits in the stream (memory stays one batch), and the entries in hand are
- * "touched" so other replicas don't take them over as if this one had died.
+ * While MySQL is slow or down the batch in hand is retried with backoff and jitter
+ * (retry-policy.ts); the rest of the backlog waits in the stream (memory stays one batch), and
+ * the entries in hand are "touched" so other replicas don't take them over as if this one had
+ * died.
  */
 import {
   GROUPS,
@@ -25,15 +26,29 @@ import {
   type StreamEntry,
 } from '@holdfast/shared';
 import { createMysqlPool, isRetryableMysqlError, migrate, type Pool } from '@holdfast/shared/mysql';
-import {
-  applyLedgerBatch,
-  parseLedgerEntry,
-  type LedgerEntry,
-  type LedgerIncident,
-} from './apply-batch.js';
+import { applyLedgerBatch } from './apply-batch.js';
 import type { LedgerWriterConfig } from './config.js';
+import { parseLedgerEntry, type LedgerEntry } from './ledger-entry.js';
 import { ledgerMetrics, type LedgerMetrics } from './metrics.js';
-import { Pacer, backoffMs } from './pacer.js';
+import { Pacer } from './pacer.js';
+import type { LedgerIncident } from './plan-batch.js';
+import { RetryStopped, retry, type RetryPolicy } from './retry-policy.js';
+
+/**
+ * A change MySQL refused for now, waiting for a change it depends on that another writer is
+ * about to commit: 100, 300, 900 ms, then it is left pending. No jitter: this waits for time to
+ * pass, not for a competitor to get out of the way.
+ */
+const REFUSED_RETRY: RetryPolicy = {
+  attempts: 4,
+  baseMs: 100,
+  factor: 3,
+  capMs: 900,
+  jitter: 'none',
+};
+
+/** Thrown inside settleRefused()'s retry loop while some change is still refused. */
+class StillRefused extends Error {}
 
 export class LedgerWriter implements Service {
   private readonly redis: Redis;
@@ -43,6 +58,11 @@ export class LedgerWriter implements Service {
   private readonly keys: Keys;
   private readonly pacer: Pacer;
   private readonly lm: LedgerMetrics;
+  /**
+   * A batch while MySQL is down or failing: until it works or the service stops, 50 ms, 100 ms,
+   * … up to RETRY_MAX_MS, jittered so that replicas don't hit a recovering server in step.
+   */
+  private readonly batchRetry: RetryPolicy;
   private mysqlHealthy = true;
 
   constructor(
@@ -59,6 +79,7 @@ export class LedgerWriter implements Service {
     this.pool = createMysqlPool(cfg.MYSQL_URL, { connectionLimit: cfg.MYSQL_POOL_SIZE });
     this.pacer = new Pacer(cfg.LEDGER_MAX_ROWS_PER_SECOND);
     this.lm = ledgerMetrics(registry);
+    this.batchRetry = { attempts: Infinity, baseMs: 50, capMs: cfg.RETRY_MAX_MS, jitter: 'full' };
     this.worker = new StreamWorker({
       redis: this.redis,
       blocking: this.blocking,
@@ -100,52 +121,63 @@ export class LedgerWriter implements Service {
     log: Logger,
     deliveries: Map<string, number>,
   ): Promise<EntryResult[]> {
-    for (let attempt = 0; ; attempt++) {
-      if (attempt > 0 && this.worker.stopRequested) {
-        return entries.map(() => ({ kind: 'retry' }) as const);
+    try {
+      return await retry(this.batchRetry, () => this.applyOnce(entries, log, deliveries), {
+        retryable: isRetryableMysqlError,
+        stopped: () => this.worker.stopRequested,
+        onRetry: async ({ reason, attempt, delayMs, error }) => {
+          this.lm.retries.inc({ reason });
+          if (reason === 'connection') this.mysqlHealthy = false;
+          log.warn(
+            // attempt counts from 0 here, as this line always has.
+            {
+              reason,
+              attempt: attempt - 1,
+              wait: Math.round(delayMs),
+              err: (error as Error).message,
+            },
+            'ledger batch retry',
+          );
+          await this.worker.touch(entries.map((e) => e.streamId)).catch(() => {});
+        },
+      });
+    } catch (err) {
+      // Stopping: give the batch back; it stays pending for whoever runs next.
+      if (err instanceof RetryStopped) return entries.map(() => ({ kind: 'retry' }) as const);
+      // Attempts are unlimited, so what ends up here is an error MySQL will give again.
+      if (entries.length === 1) {
+        log.error({ err, changeId: entries[0]!.changeId }, 'ledger entry refused by MySQL');
+        return [{ kind: 'dead', reason: 'ledger_write_failed', detail: (err as Error).message }];
       }
-      await this.pacer.take(entries.reduce((n, e) => n + e.lines.length, 0));
-      const end = this.lm.writeLatency.startTimer();
-      try {
-        const res = await applyLedgerBatch(this.pool, this.keys.defaultShard, entries, {
-          onRetry: (label) => this.lm.retries.inc({ reason: label }),
-          beforeCommit: () => fault('ledger.before_commit'),
-        });
-        end();
-        fault('ledger.after_commit');
-        this.mysqlHealthy = true;
-        this.lm.batchSize.observe(entries.length);
-        this.lm.rowsWritten.inc(res.rowsWritten);
-        const refused = new Map(res.incidents.map((i) => [i.changeId, i]));
-        if (!refused.size) return entries.map(() => ({ kind: 'ack' }) as const);
-        return await this.settleRefused(entries, refused, log, deliveries);
-      } catch (err) {
-        const label = isRetryableMysqlError(err);
-        if (!label) {
-          if (entries.length === 1) {
-            log.error({ err, changeId: entries[0]!.changeId }, 'ledger entry refused by MySQL');
-            return [
-              { kind: 'dead', reason: 'ledger_write_failed', detail: (err as Error).message },
-            ];
-          }
-          // Split to find the entry MySQL refuses; the others still go through.
-          const mid = Math.ceil(entries.length / 2);
-          return [
-            ...(await this.applyWithRetry(entries.slice(0, mid), log, deliveries)),
-            ...(await this.applyWithRetry(entries.slice(mid), log, deliveries)),
-          ];
-        }
-        this.lm.retries.inc({ reason: label });
-        if (label === 'connection') this.mysqlHealthy = false;
-        const wait = backoffMs(attempt, this.cfg.RETRY_MAX_MS);
-        log.warn(
-          { reason: label, attempt, wait: Math.round(wait), err: (err as Error).message },
-          'ledger batch retry',
-        );
-        await this.worker.touch(entries.map((e) => e.streamId)).catch(() => {});
-        await new Promise((r) => setTimeout(r, wait));
-      }
+      // Split to find the entry MySQL refuses; the others still go through.
+      const mid = Math.ceil(entries.length / 2);
+      return [
+        ...(await this.applyWithRetry(entries.slice(0, mid), log, deliveries)),
+        ...(await this.applyWithRetry(entries.slice(mid), log, deliveries)),
+      ];
     }
+  }
+
+  /** One paced attempt at the batch, then what becomes of the changes MySQL refused. */
+  private async applyOnce(
+    entries: LedgerEntry[],
+    log: Logger,
+    deliveries: Map<string, number>,
+  ): Promise<EntryResult[]> {
+    await this.pacer.take(entries.reduce((n, e) => n + e.lines.length, 0));
+    const end = this.lm.writeLatency.startTimer();
+    const res = await applyLedgerBatch(this.pool, this.keys.defaultShard, entries, {
+      onRetry: (label) => this.lm.retries.inc({ reason: label }),
+      beforeCommit: () => fault('ledger.before_commit'),
+    });
+    end();
+    fault('ledger.after_commit');
+    this.mysqlHealthy = true;
+    this.lm.batchSize.observe(entries.length);
+    this.lm.rowsWritten.inc(res.rowsWritten);
+    const refused = new Map(res.incidents.map((i) => [i.changeId, i]));
+    if (!refused.size) return entries.map(() => ({ kind: 'ack' }) as const);
+    return await this.settleRefused(entries, refused, log, deliveries);
   }
 
   /**
@@ -160,44 +192,62 @@ export class LedgerWriter implements Service {
     refused: Map<string, LedgerIncident>,
     log: Logger,
     deliveries: Map<string, number>,
-    quickRetry = 0,
   ): Promise<EntryResult[]> {
-    const again = entries.filter((e) => refused.has(e.changeId));
-    let retried: Map<string, EntryResult> | undefined;
-    if (quickRetry < 3 && !this.worker.stopRequested) {
-      await new Promise((r) => setTimeout(r, 100 * 3 ** quickRetry));
-      const res = await applyLedgerBatch(this.pool, this.keys.defaultShard, again, {
-        onRetry: (label) => this.lm.retries.inc({ reason: label }),
-      });
-      this.lm.rowsWritten.inc(res.rowsWritten);
-      const still = new Map(res.incidents.map((i) => [i.changeId, i]));
-      const out = still.size
-        ? await this.settleRefused(again, still, log, deliveries, quickRetry + 1)
-        : again.map(() => ({ kind: 'ack' }) as const);
-      retried = new Map(again.map((e, i) => [e.changeId, out[i]!]));
+    let still = refused;
+    try {
+      // Attempt 1 is the application that just refused them; later ones apply what is still
+      // refused again.
+      await retry(
+        REFUSED_RETRY,
+        async (attempt) => {
+          if (attempt > 1) {
+            const again = entries.filter((e) => still.has(e.changeId));
+            const res = await applyLedgerBatch(this.pool, this.keys.defaultShard, again, {
+              onRetry: (label) => this.lm.retries.inc({ reason: label }),
+            });
+            this.lm.rowsWritten.inc(res.rowsWritten);
+            still = new Map(res.incidents.map((i) => [i.changeId, i]));
+          }
+          if (still.size) throw new StillRefused();
+        },
+        {
+          retryable: (err) => err instanceof StillRefused && 'refused',
+          stopped: () => this.worker.stopRequested,
+        },
+      );
+    } catch (err) {
+      // Out of quick retries (or stopping): the changes still refused are decided below. Any
+      // other error is the batch's: applyWithRetry() handles it.
+      if (!(err instanceof StillRefused || err instanceof RetryStopped)) throw err;
     }
     return entries.map((e) => {
-      const inc = refused.get(e.changeId);
-      if (!inc) return { kind: 'ack' } as const;
-      if (retried) return retried.get(e.changeId)!;
-      if ((deliveries.get(e.streamId) ?? 1) < this.cfg.LEDGER_INCIDENT_DELIVERIES) {
-        log.warn(
-          { changeId: e.changeId, entryId: e.streamId, reason: inc.reason },
-          'ledger change refused for now; will retry',
-        );
-        return { kind: 'retry' } as const;
-      }
-      this.lm.incidents.inc({ reason: inc.reason });
-      log.error(
-        { changeId: e.changeId, entryId: e.streamId, incident: inc },
-        'ledger incident: change refused',
-      );
-      return {
-        kind: 'dead',
-        reason: 'ledger_incident',
-        detail: `${inc.reason}: ${inc.detail}`,
-      } as const;
+      const inc = still.get(e.changeId);
+      return inc
+        ? this.decideRefused(e, inc, log, deliveries.get(e.streamId) ?? 1)
+        : { kind: 'ack' };
     });
+  }
+
+  /** Pending for another delivery, or — the last one LEDGER_INCIDENT_DELIVERIES allows — dead. */
+  private decideRefused(
+    e: LedgerEntry,
+    inc: LedgerIncident,
+    log: Logger,
+    deliveries: number,
+  ): EntryResult {
+    if (deliveries < this.cfg.LEDGER_INCIDENT_DELIVERIES) {
+      log.warn(
+        { changeId: e.changeId, entryId: e.streamId, reason: inc.reason },
+        'ledger change refused for now; will retry',
+      );
+      return { kind: 'retry' };
+    }
+    this.lm.incidents.inc({ reason: inc.reason });
+    log.error(
+      { changeId: e.changeId, entryId: e.streamId, incident: inc },
+      'ledger incident: change refused',
+    );
+    return { kind: 'dead', reason: 'ledger_incident', detail: `${inc.reason}: ${inc.detail}` };
   }
 
   async start(): Promise<void> {

@@ -2,6 +2,7 @@
  * No secret reaches a log line: ioredis errors carry the failed command's arguments (AUTH's
  * password), messages can quote a URL with its password.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { spawn } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
@@ -78,7 +79,7 @@ it('a real AUTH failure from ioredis logs no password', async () => {
       err = await r.xgroup('CREATE', 's', 'g', '0', 'MKSTREAM').catch((e: unknown) => e);
       r.disconnect();
       if (err instanceof Error && /WRONGPASS/.test(err.message)) break;
-      await new Promise((res) => setTimeout(res, 50));
+      await sleep(50);
     }
     // The raw error does carry the password (this is what the serializer must stop).
     expect(JSON.stringify((err as { command?: unknown }).command)).toContain('not-the-password-42');

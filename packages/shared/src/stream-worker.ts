@@ -13,6 +13,7 @@
  * The handler must be idempotent per entry (redelivery after a crash is normal); the services
  * make it so with dedupe keys inside their Lua scripts.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
@@ -289,7 +290,7 @@ export class StreamWorker {
         this.consecutiveErrors++;
         const wait = Math.min(5_000, 50 * 2 ** Math.min(this.consecutiveErrors, 7));
         this.log.warn({ err, wait }, 'batch failed; entries stay pending');
-        await new Promise((r) => setTimeout(r, wait));
+        await sleep(wait);
       }
     }
   }

@@ -8,6 +8,7 @@
  * ones): each gets its own CONSUMER_NAME prefix, because the supervisor's default consumer
  * names are derived from the host and *this* process's pid and would collide.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { readFileSync } from 'node:fs';
 import {
   startFleet,
@@ -185,7 +186,7 @@ export class ChaosFleet {
     const deadline = Date.now() + timeoutMs;
     while (c.state !== 'running' || !c.metricsPort) {
       if (Date.now() > deadline) throw new Error(`${c.name} not running again (state ${c.state})`);
-      await new Promise((r) => setTimeout(r, 50));
+      await sleep(50);
     }
   }
 
@@ -271,7 +272,7 @@ export class ChaosFleet {
     while (Date.now() < deadline) {
       held = await pendingOf(redis, stream, group, consumer);
       if (held >= minHeld) break;
-      await new Promise((r) => setTimeout(r, 2));
+      await sleep(2);
     }
     await this.kill9(c);
     return held;

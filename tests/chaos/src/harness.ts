@@ -3,6 +3,7 @@
  * database, or the scenario's own private servers), the fleets it runs, the traffic record,
  * the invariant sampler, waiting for a quiet fleet, recovery timing, the CLI, the result row.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
@@ -50,7 +51,7 @@ export const FAST: Record<string, string> = {
   LOG_LEVEL: 'info',
 };
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export { sleep };
 
 /** `waitFor` with the chaos suite's longer defaults, positional. */
 export function until<T>(

@@ -10,6 +10,7 @@
  *   driven by the outcomes they observe (confirm / cancel / extend / abandon, a fixed spread
  *   over the checkout index), plus deliberate duplicate sends.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 
 export type CheckoutType = 'reserve' | 'confirm' | 'cancel' | 'extend';
@@ -62,8 +63,6 @@ export function streamsOf(namespace: string): Streams {
     dead: `${namespace}checkout:dead`,
   };
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export function producerClient(url: string, name: string): Redis {
   const c = new Redis(url, {

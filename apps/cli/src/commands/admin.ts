@@ -2,6 +2,7 @@
  * `holdfast restock` and `holdfast limit`: XADD an admin entry to inventory:admin and, by
  * default, wait until the reserver applied it (its admin dedupe key turns 'd').
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { randomUUID } from 'node:crypto';
 import { readStock, validateAdminEvent } from '@holdfast/shared';
 import type { Context } from '@holdfast/shared/tools';
@@ -59,7 +60,7 @@ export async function sendAdmin(
           `(the entry stays on ${keys.streams.admin} and is applied when a reserver starts)`,
       );
     }
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
   }
   const s = await readStock(redis, keys, sku);
   const now = s

@@ -1,0 +1,2 @@
+export { LedgerWriter } from './writer.js';
+export { ledgerWriterEnv, type LedgerWriterConfig } from './config.js';
