@@ -31,6 +31,7 @@ export * from './gate/config.js';
 export * from './gate/stock.js';
 export * from './gate/stream-entries.js';
 export * from './gate/builders.js';
+export * from './gate/holds.js';
 export * from './gate/harness.js';
 export * from './gate/file-env.js';
 export {

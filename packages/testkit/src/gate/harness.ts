@@ -37,6 +37,7 @@ import {
   type StockMap,
 } from './stock.js';
 import { parseLedger, xrangeAfter, type Entry, type LedgerEntry } from './stream-entries.js';
+import { assertHoldsAgree, stripTtl, toHoldView, type HoldView } from './holds.js';
 
 const OUTCOME_STATUS: Record<CheckoutCommand['type'], string> = {
   reserve: 'reserved',
@@ -44,19 +45,6 @@ const OUTCOME_STATUS: Record<CheckoutCommand['type'], string> = {
   cancel: 'cancelled',
   extend: 'extended',
 };
-
-export interface HoldView {
-  checkoutId: string;
-  state: string;
-  user: string;
-  lines: Array<[string, number]>;
-  expiresAt: number;
-  createdAt: number;
-  maxUntil: number;
-  n: string;
-  eventId: string;
-  pttl: number;
-}
 
 export interface ExpireResult {
   count: number;
@@ -297,64 +285,10 @@ export class Harness {
       ...[...holds.values()].map((x) => x.user),
     ]);
     expect(stockKeys, 'stock hashes = skus set').toEqual([...s.keys()]);
-    const held = new Map<string, number>();
-    const sold = new Map<string, number>();
-    const used = new Map<string, number>();
-    const add = (m: Map<string, number>, k: string, q: number) => m.set(k, (m.get(k) ?? 0) + q);
-    for (const h of holds.values()) {
-      expect(
-        ['active', 'confirmed', 'cancelled', 'expired'],
-        `state of hold ${h.checkoutId}`,
-      ).toContain(h.state);
-      expect(
-        h.expiresAt,
-        `hold ${h.checkoutId} deadline within its max lifetime`,
-      ).toBeLessThanOrEqual(h.maxUntil);
-      expect(h.expiresAt, `hold ${h.checkoutId} deadline after creation`).toBeGreaterThan(
-        h.createdAt,
-      );
-      if (h.state === 'active') {
-        expect(
-          due.get(h.checkoutId),
-          `active hold ${h.checkoutId} is in holds:due at its deadline`,
-        ).toBe(h.expiresAt);
-        expect(h.pttl, `active hold ${h.checkoutId} has no TTL`).toBe(-1);
-      } else {
-        expect(due.has(h.checkoutId), `finished hold ${h.checkoutId} left holds:due`).toBe(false);
-        expect(h.pttl, `finished hold ${h.checkoutId} has a TTL`).toBeGreaterThan(0);
-        expect(h.pttl).toBeLessThanOrEqual(this.cfg.finishedHoldTtlSeconds * 1000);
-      }
-      for (const [sku, q] of h.lines) {
-        if (h.state === 'active') add(held, sku, q);
-        if (h.state === 'confirmed') add(sold, sku, q);
-        if (h.state === 'active' || h.state === 'confirmed') add(used, `${h.user}\u0000${sku}`, q);
-      }
-    }
-    for (const cid of due.keys()) {
-      expect(holds.get(cid)?.state, `holds:due member ${cid} is an active hold`).toBe('active');
-    }
-    for (const [sku, c] of s) {
-      expect(c.held, `held of ${sku} = units of its active holds`).toBe(held.get(sku) ?? 0);
-    }
-    const kept = this.opts.finishedHoldsKept !== false;
-    for (const [user, m] of usage) {
-      for (const [sku, q] of m) {
-        expect(q, `usage ${user}/${sku} ≥ 0`).toBeGreaterThanOrEqual(0);
-        if (kept)
-          expect(q, `usage ${user}/${sku} = held + sold units`).toBe(
-            used.get(`${user}\u0000${sku}`) ?? 0,
-          );
-        else expect(q).toBeGreaterThanOrEqual(used.get(`${user}\u0000${sku}`) ?? 0);
-      }
-    }
-    for (const [k, q] of used) {
-      const [user, sku] = k.split('\u0000') as [string, string];
-      expect(usage.get(user)?.get(sku), `usage ${user}/${sku} recorded`).toBeGreaterThanOrEqual(q);
-    }
-    if (kept) {
-      for (const [sku, c] of s)
-        expect(c.sold, `sold of ${sku} = units of confirmed holds`).toBe(sold.get(sku) ?? 0);
-    }
+    assertHoldsAgree(s, holds, due, usage, {
+      finishedHoldTtlMs: this.cfg.finishedHoldTtlSeconds * 1000,
+      finishedHoldsKept: this.opts.finishedHoldsKept !== false,
+    });
     return holds;
   }
 
@@ -643,30 +577,4 @@ export class Harness {
     await this.checkLedgerSums(after);
     return { count, expired };
   }
-}
-
-function toHoldView(
-  checkoutId: string,
-  h: Record<string, string>,
-  pttl: number,
-): HoldView | undefined {
-  if (!h.state) return undefined;
-  return {
-    checkoutId,
-    state: h.state,
-    user: h.user!,
-    lines: JSON.parse(h.lines!) as Array<[string, number]>,
-    expiresAt: Number(h.expires_at),
-    createdAt: Number(h.created_at),
-    maxUntil: Number(h.max_until),
-    n: h.n!,
-    eventId: h.event_id!,
-    pttl,
-  };
-}
-
-function stripTtl(h: HoldView | undefined): Omit<HoldView, 'pttl'> | undefined {
-  if (!h) return undefined;
-  const { pttl: _pttl, ...rest } = h;
-  return rest;
 }
