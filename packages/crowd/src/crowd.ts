@@ -5,7 +5,7 @@
  * the demo and the benchmark.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import { createRedis, toFields, type Keys } from '@holdfast/shared';
 
 export interface CrowdOptions {
@@ -50,150 +50,202 @@ export function followUpOf(i: number, confirmRate: number, cancelRate: number): 
 }
 
 export async function runCrowd(o: CrowdOptions): Promise<CrowdResult> {
-  const prefix = o.idPrefix ?? 'b';
-  const confirmRate = o.confirmRate ?? 0.6;
-  const cancelRate = o.cancelRate ?? 0.2;
-  const users = o.users ?? o.checkouts;
-  const nProducers = o.producers ?? 4;
-  const chunk = o.chunk ?? 500;
-  const outcomesStream = o.keys.streams.outcomes;
-  const producers: Redis[] = Array.from({ length: nProducers }, (_, i) =>
-    createRedis(o.redisUrl, { name: `crowd-producer-${i}` }),
-  );
-  const reader = createRedis(o.redisUrl, { name: 'crowd-follow-up', blocking: true });
-  const last = (await reader.xrevrange(outcomesStream, '+', '-', 'COUNT', 1)) as Array<
-    [string, string[]]
-  >;
-  let cursor = last[0]?.[0] ?? '0-0';
+  const crowd = new Crowd(o);
+  try {
+    await crowd.findCursor();
+    await Promise.all([crowd.sendReserves(), crowd.followUp()]);
+  } finally {
+    crowd.close();
+  }
+  return crowd.result();
+}
 
-  const t0 = Date.now();
-  let sent = 0;
-  let followUps = 0;
-  let expectedFollowUps = 0;
-  let decidedReserves = 0;
-  let decidedFollowUps = 0;
-  const byStatus: Record<string, number> = {};
-  let confirmed = 0;
-  let cancelled = 0;
-  let abandoned = 0;
-  let lastOutcomeAt = t0;
-  const reservePrefix = `${prefix}r`;
-  const followPrefix = `${prefix}f`;
+/** One crowd's connections, counters and follow-up cursor (see runCrowd). */
+class Crowd {
+  private readonly prefix: string;
+  private readonly confirmRate: number;
+  private readonly cancelRate: number;
+  private readonly users: number;
+  private readonly chunk: number;
+  private readonly reservePrefix: string;
+  private readonly followPrefix: string;
+  private readonly producers: Redis[];
+  /** Reads outcomes with a blocking XREAD: its own connection, never shared with writes. */
+  private readonly reader: Redis;
+  private cursor = '0-0';
+  private readonly t0 = Date.now();
+  private lastOutcomeAt = this.t0;
+  private sent = 0;
+  private followUps = 0;
+  private expectedFollowUps = 0;
+  private decidedReserves = 0;
+  private decidedFollowUps = 0;
+  private confirmed = 0;
+  private cancelled = 0;
+  private abandoned = 0;
+  private readonly byStatus: Record<string, number> = {};
 
-  const sendAll = async () => {
+  constructor(private readonly o: CrowdOptions) {
+    this.prefix = o.idPrefix ?? 'b';
+    this.confirmRate = o.confirmRate ?? 0.6;
+    this.cancelRate = o.cancelRate ?? 0.2;
+    this.users = o.users ?? o.checkouts;
+    this.chunk = o.chunk ?? 500;
+    this.reservePrefix = `${this.prefix}r`;
+    this.followPrefix = `${this.prefix}f`;
+    this.producers = Array.from({ length: o.producers ?? 4 }, (_, i) =>
+      createRedis(o.redisUrl, { name: `crowd-producer-${i}` }),
+    );
+    this.reader = createRedis(o.redisUrl, { name: 'crowd-follow-up', blocking: true });
+  }
+
+  /** Follow-ups start after the newest outcome already in the stream (earlier runs' ones). */
+  async findCursor(): Promise<void> {
+    const last = (await this.reader.xrevrange(
+      this.o.keys.streams.outcomes,
+      '+',
+      '-',
+      'COUNT',
+      1,
+    )) as Array<[string, string[]]>;
+    this.cursor = last[0]?.[0] ?? '0-0';
+  }
+
+  /** Every producer takes the next chunk of buyers until all were sent (paced by ratePerSec). */
+  async sendReserves(): Promise<void> {
     let next = 0;
+    const o = this.o;
     await Promise.all(
-      producers.map(async (r) => {
+      this.producers.map(async (r) => {
         while (next < o.checkouts && !o.signal?.aborted) {
           const from = next;
-          const to = Math.min(o.checkouts, from + chunk);
+          const to = Math.min(o.checkouts, from + this.chunk);
           next = to;
           if (o.ratePerSec) {
-            const due = t0 + (from / o.ratePerSec) * 1000;
-            const wait = due - Date.now();
+            const wait = this.t0 + (from / o.ratePerSec) * 1000 - Date.now();
             if (wait > 0) await sleep(wait);
           }
-          const p = r.pipeline();
-          for (let i = from; i < to; i++) {
-            const fields = [
-              'type',
-              'reserve',
-              'event_id',
-              `${reservePrefix}${i}`,
-              'checkout_id',
-              `${prefix}c${i}`,
-              'user_id',
-              `${prefix}u${i % users}`,
-              'lines',
-              JSON.stringify(o.cart(i)),
-            ];
-            if (o.holdSeconds) fields.push('hold_seconds', String(o.holdSeconds));
-            p.xadd(o.keys.streams.events, '*', ...fields);
-          }
-          await p.exec();
-          sent += to - from;
-          o.onSent?.(sent);
+          await this.sendChunk(r, from, to);
+          this.sent += to - from;
+          o.onSent?.(this.sent);
         }
       }),
     );
-  };
+  }
 
-  const follow = async () => {
-    const out = producers[0]!;
-    while (!o.signal?.aborted) {
-      if (sent >= o.checkouts && decidedReserves >= sent && decidedFollowUps >= expectedFollowUps)
-        break;
-      const res = (await reader.xread(
+  private async sendChunk(r: Redis, from: number, to: number): Promise<void> {
+    const o = this.o;
+    const p = r.pipeline();
+    for (let i = from; i < to; i++) {
+      const fields = [
+        'type',
+        'reserve',
+        'event_id',
+        `${this.reservePrefix}${i}`,
+        'checkout_id',
+        `${this.prefix}c${i}`,
+        'user_id',
+        `${this.prefix}u${i % this.users}`,
+        'lines',
+        JSON.stringify(o.cart(i)),
+      ];
+      if (o.holdSeconds) fields.push('hold_seconds', String(o.holdSeconds));
+      p.xadd(o.keys.streams.events, '*', ...fields);
+    }
+    await p.exec();
+  }
+
+  private get done(): boolean {
+    return (
+      this.sent >= this.o.checkouts &&
+      this.decidedReserves >= this.sent &&
+      this.decidedFollowUps >= this.expectedFollowUps
+    );
+  }
+
+  /** Reads outcomes and answers each reserved hold with its buyer's follow-up. */
+  async followUp(): Promise<void> {
+    const o = this.o;
+    while (!o.signal?.aborted && !this.done) {
+      const res = (await this.reader.xread(
         'COUNT',
         2000,
         'BLOCK',
         500,
         'STREAMS',
-        outcomesStream,
-        cursor,
+        o.keys.streams.outcomes,
+        this.cursor,
       )) as Array<[string, Array<[string, string[]]>]> | null;
       if (!res) continue;
-      const p = out.pipeline();
+      const p = this.producers[0]!.pipeline();
       let queued = 0;
       for (const [id, flat] of res[0]![1]) {
-        cursor = id;
-        const f = toFields(flat);
-        const ev = f.event_id ?? '';
-        if (ev.startsWith(reservePrefix)) {
-          decidedReserves++;
-          lastOutcomeAt = Date.now();
-          const k = f.reason ?? f.status!;
-          byStatus[k] = (byStatus[k] ?? 0) + 1;
-          if (f.status !== 'reserved') continue;
-          const i = Number(ev.slice(reservePrefix.length));
-          const d = followUpOf(i, confirmRate, cancelRate);
-          if (d === 'abandon') {
-            abandoned++;
-            continue;
-          }
-          expectedFollowUps++;
-          p.xadd(
-            o.keys.streams.events,
-            '*',
-            'type',
-            d,
-            'event_id',
-            `${followPrefix}${i}`,
-            'checkout_id',
-            f.checkout_id!,
-          );
-          queued++;
-        } else if (ev.startsWith(followPrefix)) {
-          decidedFollowUps++;
-          lastOutcomeAt = Date.now();
-          if (f.status === 'confirmed') confirmed++;
-          else if (f.status === 'cancelled') cancelled++;
-          else
-            byStatus[`followup_${f.reason ?? f.status}`] =
-              (byStatus[`followup_${f.reason ?? f.status}`] ?? 0) + 1;
-        }
+        this.cursor = id;
+        if (this.onOutcome(toFields(flat), p)) queued++;
       }
       if (queued) {
         await p.exec();
-        followUps += queued;
+        this.followUps += queued;
       }
     }
-  };
-
-  try {
-    await Promise.all([sendAll(), follow()]);
-  } finally {
-    for (const r of producers) r.disconnect();
-    reader.disconnect();
   }
-  return {
-    sent,
-    followUps,
-    outcomes: decidedReserves + decidedFollowUps,
-    byStatus,
-    confirmed,
-    cancelled,
-    abandoned,
-    elapsedMs: lastOutcomeAt - t0,
-  };
+
+  /** Counts one outcome; queues the follow-up of a reserved hold (returns true if it did). */
+  private onOutcome(f: Record<string, string>, p: ChainableCommander): boolean {
+    const ev = f.event_id ?? '';
+    if (ev.startsWith(this.reservePrefix)) {
+      this.decidedReserves++;
+      this.lastOutcomeAt = Date.now();
+      const k = f.reason ?? f.status!;
+      this.byStatus[k] = (this.byStatus[k] ?? 0) + 1;
+      if (f.status !== 'reserved') return false;
+      const i = Number(ev.slice(this.reservePrefix.length));
+      const d = followUpOf(i, this.confirmRate, this.cancelRate);
+      if (d === 'abandon') {
+        this.abandoned++;
+        return false;
+      }
+      this.expectedFollowUps++;
+      p.xadd(
+        this.o.keys.streams.events,
+        '*',
+        'type',
+        d,
+        'event_id',
+        `${this.followPrefix}${i}`,
+        'checkout_id',
+        f.checkout_id!,
+      );
+      return true;
+    }
+    if (ev.startsWith(this.followPrefix)) {
+      this.decidedFollowUps++;
+      this.lastOutcomeAt = Date.now();
+      if (f.status === 'confirmed') this.confirmed++;
+      else if (f.status === 'cancelled') this.cancelled++;
+      else {
+        const k = `followup_${f.reason ?? f.status}`;
+        this.byStatus[k] = (this.byStatus[k] ?? 0) + 1;
+      }
+    }
+    return false;
+  }
+
+  close(): void {
+    for (const r of this.producers) r.disconnect();
+    this.reader.disconnect();
+  }
+
+  result(): CrowdResult {
+    return {
+      sent: this.sent,
+      followUps: this.followUps,
+      outcomes: this.decidedReserves + this.decidedFollowUps,
+      byStatus: this.byStatus,
+      confirmed: this.confirmed,
+      cancelled: this.cancelled,
+      abandoned: this.abandoned,
+      elapsedMs: this.lastOutcomeAt - this.t0,
+    };
+  }
 }
