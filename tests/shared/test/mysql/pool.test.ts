@@ -1,19 +1,30 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RowDataPacket } from 'mysql2/promise';
-import { isolatedEnv, type IsolatedEnv } from '@holdfast/testkit';
+import { test as holdfastTest } from '@holdfast/testkit';
 import {
+  RetryableMysqlError,
   createMysqlPool,
+  isConnectionBroken,
+  isRetryableMysqlError,
+  migrate,
   parseMysqlUrl,
   redactMysqlUrl as redactUrl,
   toSafeInteger,
   type Pool,
 } from '@holdfast/shared/mysql';
-import {
-  RetryableMysqlError,
-  isConnectionBroken,
-  isRetryableMysqlError,
-} from '@holdfast/shared/mysql';
-import { migrate } from '@holdfast/shared/mysql';
+
+/** Each test: its own migrated database (the test kit's `mysql` fixture) and a pool on it. */
+const test = holdfastTest.extend<{ pool: Pool }>({
+  pool: async ({ mysql }, use) => {
+    await migrate(mysql.url);
+    const pool = createMysqlPool(mysql.url, { connectionLimit: 3 });
+    try {
+      await use(pool);
+    } finally {
+      await pool.end();
+    }
+  },
+});
 
 describe('redactUrl / parseMysqlUrl', () => {
   it('removes passwords, keeps the rest', () => {
@@ -95,19 +106,9 @@ describe('isRetryableMysqlError', () => {
 });
 
 describe('createMysqlPool against the server', () => {
-  let env: IsolatedEnv;
-  let pool: Pool;
-  beforeAll(async () => {
-    env = await isolatedEnv();
-    await migrate(env.mysqlUrl);
-    pool = createMysqlPool(env.mysqlUrl, { connectionLimit: 3 });
-  });
-  afterAll(async () => {
-    await pool?.end();
-    await env?.cleanup();
-  });
-
-  it('returns BIGINTs as numbers while safe, strings beyond, timestamps as strings', async () => {
+  test('returns BIGINTs as numbers while safe, strings beyond, timestamps as strings', async ({
+    pool,
+  }) => {
     const [rows] = await pool.query<RowDataPacket[]>(
       'SELECT CAST(42 AS SIGNED) AS small, CAST(9007199254740993 AS SIGNED) AS big, CURRENT_TIMESTAMP(3) AS ts',
     );
@@ -116,7 +117,7 @@ describe('createMysqlPool against the server', () => {
     expect(rows[0]!.ts).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}$/);
   });
 
-  it('runs every session strict and in UTC, one statement per query', async () => {
+  test('runs every session strict and in UTC, one statement per query', async ({ pool }) => {
     const [rows] = await pool.query<RowDataPacket[]>(
       'SELECT @@SESSION.sql_mode AS m, @@SESSION.time_zone AS tz',
     );
@@ -132,7 +133,7 @@ describe('createMysqlPool against the server', () => {
     });
   });
 
-  it('refuses stock rows that break the invariants (CHECK constraints)', async () => {
+  test('refuses stock rows that break the invariants (CHECK constraints)', async ({ pool }) => {
     await expect(
       pool.query("INSERT INTO inventory_stock (sku, total, available) VALUES ('bad', 1, 2)"),
     ).rejects.toThrow();
@@ -147,7 +148,7 @@ describe('createMysqlPool against the server', () => {
     expect(rows).toEqual([]);
   });
 
-  it('labels a real duplicate-key error as duplicate_race', async () => {
+  test('labels a real duplicate-key error as duplicate_race', async ({ pool }) => {
     await pool.query("INSERT INTO inventory_stock (sku) VALUES ('dup')");
     const err = await pool
       .query("INSERT INTO inventory_stock (sku) VALUES ('dup')")
