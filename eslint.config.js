@@ -65,7 +65,7 @@ const testFiles = [
 
 const boundaries = {
   name: 'holdfast/boundaries',
-  files: ['apps/*/**/*.{ts,mjs}', 'packages/*/**/*.{ts,mjs}', 'tests/*/**/*.{ts,mjs}'],
+  files: ['{apps,packages,tests}/*/**/*.{ts,mts,js,mjs}'],
   plugins: { 'import-x': importX },
   settings: {
     // Resolves `./x.js` to `./x.ts` and workspace packages through their `exports`, so the rules
@@ -89,7 +89,7 @@ const boundaries = {
 // Production code (everything that is not a test or test tooling) never imports test code.
 const noTestCodeInProduction = {
   name: 'holdfast/no-test-code-in-production',
-  files: ['apps/*/src/**/*.ts', 'packages/*/src/**/*.ts'],
+  files: ['{apps,packages}/*/src/**/*.{ts,mts,js,mjs}', 'apps/*/bin/**/*.{js,mjs}'],
   ignores: testFiles,
   rules: {
     'no-restricted-imports': [

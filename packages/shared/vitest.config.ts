@@ -5,5 +5,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['src/**/*.test.ts'],
+    // logger.test.ts starts a redis-server of its own and polls it.
+    testTimeout: 120_000,
   },
 });

@@ -1,3 +1,3 @@
-import { holdfastTestConfig } from './src/vitest-config.js';
+import { holdfastTestConfig } from './src/vitest-config.mjs';
 
 export default holdfastTestConfig();

@@ -247,7 +247,8 @@ export function buildProgram(setCode: SetCode): Command {
   addDlqCommands(program, setCode);
   addFleetCommand(program, setCode);
 
-  // The demo and the benchmark are their own packages; they parse their own options.
+  // The demo and the benchmark are their own packages, each exporting its subcommand; the
+  // positional options let a subcommand that passes its arguments on see them unparsed.
   program.enablePositionalOptions();
   program.addCommand(demoCommand(setCode));
   program.addCommand(benchCommand(setCode));

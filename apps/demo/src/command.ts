@@ -1,20 +1,43 @@
 /**
- * `holdfast demo` as a commander subcommand, for the CLI to add (`program.addCommand`). The
- * demo parses its own options (./options.ts), so the subcommand hands them over verbatim.
+ * `holdfast demo` as a commander Command: the CLI adds it (`program.addCommand`), and
+ * bin/holdfast-demo.mjs runs the same Command on its own (runDemoCommand). Its options are
+ * declared on it (./options.ts), so `--help` is commander's help for the subcommand.
+ * The demo itself (./demo.ts and its phases) is loaded when the command runs, so other
+ * commands start without it.
  */
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
+import { EXIT } from '@holdfast/shared/tools';
+import { DEMO_DESCRIPTION, DEMO_HELP_AFTER, declareDemoOptions, demoOptions } from './options.js';
 
 export function demoCommand(setCode: (code: number) => void): Command {
-  return new Command('demo')
-    .description('the flash-sale simulation (see `holdfast demo --help`)')
-    .helpOption(false)
-    .allowUnknownOption()
-    .allowExcessArguments()
-    .passThroughOptions()
-    .argument('[args...]')
-    .action(async (args: string[]) => {
-      // Loaded when run, so other commands start without it.
-      const { runDemo } = await import('./run.js');
-      setCode(await runDemo(args));
+  const cmd = new Command('demo')
+    .summary('the flash-sale simulation (see `holdfast demo --help`)')
+    .description(DEMO_DESCRIPTION)
+    // Usage errors and --help throw CommanderError (exit code 2 / 0) instead of exiting.
+    .exitOverride()
+    .showHelpAfterError('(add --help for usage)')
+    .allowExcessArguments(false);
+  return declareDemoOptions(cmd)
+    .addHelpText('after', DEMO_HELP_AFTER)
+    .action(async (parsed: Record<string, unknown>) => {
+      const { runDemo } = await import('./demo.js');
+      setCode(await runDemo(demoOptions(parsed)));
     });
+}
+
+/**
+ * The demo on its own (bin/holdfast-demo.mjs): the same Command, named as under the CLI.
+ * Resolves with the exit code: 0/1 from the run, 2 for bad usage, 0 after --help.
+ */
+export async function runDemoCommand(argv: string[]): Promise<number> {
+  let code: number = EXIT.ok;
+  try {
+    await demoCommand((c) => (code = c))
+      .name('holdfast demo')
+      .parseAsync(argv, { from: 'user' });
+    return code;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    throw err;
+  }
 }

@@ -1,5 +1,9 @@
-/** `holdfast demo` options (commander), and where the demo runs (namespace, database). */
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+/**
+ * `holdfast demo`'s options: declared on its commander Command (./command.ts) with their
+ * defaults and validation, and the DemoOptions the run gets once commander parsed them.
+ * Kept free of the demo's heavy modules: the CLI loads this file for every command.
+ */
+import { InvalidArgumentError, Option, type Command } from 'commander';
 
 export interface DemoOptions {
   buyers: number;
@@ -16,15 +20,6 @@ export interface DemoOptions {
   keep: boolean;
 }
 
-function intIn(min: number, max: number) {
-  return (v: string) => {
-    if (!/^\d+$/.test(v.trim()) || Number(v) < min || Number(v) > max) {
-      throw new InvalidArgumentError(`must be an integer ${min}–${max}`);
-    }
-    return Number(v);
-  };
-}
-
 /**
  * Arrival rate of the default demo: what the whole fleet (4 services, Redis, MariaDB and the
  * demo itself) sustains on a 2-core machine with margin (docs/demo.md, measured figures).
@@ -33,7 +28,11 @@ function intIn(min: number, max: number) {
  */
 export const DEFAULT_RATE = 2_500;
 
-const HELP_AFTER = `
+export const DEMO_DESCRIPTION =
+  'The flash-sale demo: arms a promo, starts the fleet, replays a crowd of buyers, checks ' +
+  'every invariant of the contract and writes a JSON and an HTML report.';
+
+export const DEMO_HELP_AFTER = `
 Where it runs (environment, as for the services):
   REDIS_URL            default redis://127.0.0.1:6379
   HOLDFAST_NAMESPACE   default: a fresh demo-<timestamp>: namespace (deleted at the end unless
@@ -47,69 +46,52 @@ Writes <out>/demo-<timestamp>/{report.json,report.html,fleet.log}.
 Exit codes: 0 every invariant holds · 1 an invariant failed or the run failed · 2 usage or
 configuration error · 130 interrupted (Ctrl-C)`;
 
-/** Parses the demo's arguments; throws CommanderError for help/usage (already printed). */
-export function parseDemoArgs(
-  argv: string[],
-  write: { out: (s: string) => void; err: (s: string) => void },
-): DemoOptions {
-  const cmd = new Command('holdfast demo')
-    .description(
-      'The flash-sale demo: arms a promo, starts the fleet, replays a crowd of buyers, checks ' +
-        'every invariant of the contract and writes a JSON and an HTML report.',
-    )
-    .exitOverride()
-    .configureOutput({ writeOut: write.out, writeErr: write.err })
-    .showHelpAfterError('(add --help for usage)')
-    .allowExcessArguments(false)
+function intIn(min: number, max: number) {
+  return (v: string) => {
+    if (!/^\d+$/.test(v.trim()) || Number(v) < min || Number(v) > max) {
+      throw new InvalidArgumentError(`must be an integer ${min}–${max}`);
+    }
+    return Number(v);
+  };
+}
+
+const int = (flags: string, what: string, dflt: number, min: number, max: number) =>
+  new Option(flags, what).default(dflt).argParser(intIn(min, max));
+
+/** Declares the demo's options on `cmd` (in the order `--help` lists them). */
+export function declareDemoOptions(cmd: Command): Command {
+  return cmd
+    .addOption(int('--buyers <n>', 'checkouts in the crowd', 200_000, 1, 10_000_000))
+    .addOption(int('--hot-units <n>', 'units of HOT-1 (per-user limit 2)', 100, 1, 1_000_000_000))
+    .addOption(int('--warm-skus <n>', 'warm SKUs WARM-1..N (per-user limit 5)', 50, 1, 10_000))
+    .addOption(int('--warm-units <n>', 'units of each warm SKU', 2_000, 1, 1_000_000_000))
     .addOption(
-      new Option('--buyers <n>', 'checkouts in the crowd')
-        .default(200_000)
-        .argParser(intIn(1, 10_000_000)),
-    )
-    .addOption(
-      new Option('--hot-units <n>', 'units of HOT-1 (per-user limit 2)')
-        .default(100)
-        .argParser(intIn(1, 1_000_000_000)),
-    )
-    .addOption(
-      new Option('--warm-skus <n>', 'warm SKUs WARM-1..N (per-user limit 5)')
-        .default(50)
-        .argParser(intIn(1, 10_000)),
-    )
-    .addOption(
-      new Option('--warm-units <n>', 'units of each warm SKU')
-        .default(2_000)
-        .argParser(intIn(1, 1_000_000_000)),
-    )
-    .addOption(
-      new Option(
+      int(
         '--hold-seconds <s>',
         'hold length (short, so abandoned holds expire during the demo)',
-      )
-        .default(5)
-        .argParser(intIn(1, 3_600)),
+        5,
+        1,
+        3_600,
+      ),
     )
+    .addOption(int('--producers <n>', 'producer connections', 4, 1, 64))
     .addOption(
-      new Option('--producers <n>', 'producer connections').default(4).argParser(intIn(1, 64)),
-    )
-    .addOption(
-      new Option(
+      int(
         '--rate <n>',
         'buyers arriving per second, reached at once (0 = as fast as the producers can send)',
-      )
-        .default(DEFAULT_RATE)
-        .argParser(intIn(0, 10_000_000)),
+        DEFAULT_RATE,
+        0,
+        10_000_000,
+      ),
     )
     .addOption(new Option('--out <dir>', 'report directory').default('reports/'))
     .option('--no-progress', 'no live progress bars (phase lines only)')
-    .addOption(
-      new Option('--replicas <n>', 'replicas of each service').default(1).argParser(intIn(1, 16)),
-    )
-    .option('--keep', 'keep the demo namespace in Redis afterwards (for holdfast stock show etc.)')
-    .addHelpText('after', HELP_AFTER);
-  cmd.parse(argv, { from: 'user' });
-  const o = cmd.opts<DemoOptions>();
-  return { ...o, keep: o.keep === true, progress: o.progress !== false };
+    .addOption(int('--replicas <n>', 'replicas of each service', 1, 1, 16))
+    .option('--keep', 'keep the demo namespace in Redis afterwards (for holdfast stock show etc.)');
 }
 
-export { CommanderError };
+/** The options commander parsed, with the two flags as booleans. */
+export function demoOptions(parsed: Record<string, unknown>): DemoOptions {
+  const o = parsed as unknown as DemoOptions;
+  return { ...o, keep: o.keep === true, progress: o.progress !== false };
+}

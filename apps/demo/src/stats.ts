@@ -1,4 +1,4 @@
-/** Small statistics helpers of the report. */
+/** Small statistics helpers: percentiles (the holds check, latency) and a histogram (latency). */
 
 export interface Percentiles {
   count: number;
@@ -44,8 +44,3 @@ export function histogram(
   }
   return out;
 }
-
-export const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
-export const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-export const msText = (ms: number) =>
-  ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${fmt(ms)} ms`;

@@ -26,7 +26,6 @@ function newestMtime(dir: string): number {
   let newest = 0;
   for (const e of readdirSync(dir, { withFileTypes: true })) {
     const p = join(dir, e.name);
-    if (e.isDirectory() && e.name === 'testing') continue; // test helpers are not built
     if (e.isDirectory()) newest = Math.max(newest, newestMtime(p));
     else if (!e.name.endsWith('.test.ts')) newest = Math.max(newest, statSync(p).mtimeMs);
   }

@@ -7,7 +7,7 @@
  *   import { test } from '@holdfast/testkit';
  *   test('restock reaches MySQL', async ({ redis, mysql, env }) => { … });
  *
- * `redis.client` is a plain connection (scripts not registered); `env` is the environment to
+ * `redis.client` is a connection with holdfast's scripts registered; `env` is the environment to
  * hand to a service started with `startService` (REDIS_URL, MYSQL_URL, HOLDFAST_NAMESPACE).
  */
 import { test as base, inject } from 'vitest';

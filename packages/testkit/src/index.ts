@@ -2,7 +2,7 @@
  * @holdfast/testkit — what holdfast's tests share, never imported by production code:
  * per-test isolation on the run's servers (fixtures, isolated environments), starting the
  * compiled services as real processes, polling with deadlines, reading Prometheus samples, and
- * the gate harness that checks every invariant around each Lua call.
+ * and running the repository's binaries. The gate harness is `@holdfast/testkit/gate`.
  *
  * Global setup and vitest configuration are separate entry points
  * (`@holdfast/testkit/global-setup`, `@holdfast/testkit/vitest-config`).
@@ -27,13 +27,6 @@ export {
   type RunningService,
   type ServiceName,
 } from '@holdfast/fleet';
-export * from './gate/config.js';
-export * from './gate/stock.js';
-export * from './gate/stream-entries.js';
-export * from './gate/builders.js';
-export * from './gate/holds.js';
-export * from './gate/harness.js';
-export * from './gate/file-env.js';
 export {
   DEMO_BIN,
   HOLDFAST_BIN,

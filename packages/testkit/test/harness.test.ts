@@ -1,9 +1,9 @@
 /**
- * The checks in ./helpers.ts must bite: tampering with a counter, the ledger or holds:due is
+ * The checks of the gate harness (../src/gate) must bite: tampering with a counter, the ledger or holds:due is
  * caught (so a green suite means something).
  */
 import { describe, expect, it } from 'vitest';
-import { T0, ZERO, assertConservation, fileEnv, reserve, restock } from '../src/index.js';
+import { T0, ZERO, assertConservation, fileEnv, reserve, restock } from '../src/gate/index.js';
 
 const f = fileEnv();
 

@@ -68,20 +68,6 @@ export const ALLOWED: Array<{ file: string; expr: string; reason: string }> = [
     reason:
       'benchmark: hf_bench_<random hex> / hf_bench_naive_<random hex>, made up by the benchmark, never outside input',
   },
-  {
-    file: 'apps/demo/src/setup.ts',
-    expr: 't.database',
-    reason:
-      "the demo's database: the constant holdfast_demo (DROP), or the database the operator named in MYSQL_URL " +
-      '(configuration, not producer input). Backtick-quoted without doubling backticks: a name containing ` would break ' +
-      'the statement — quoteIdent() (migrate.ts) would be exact',
-  },
-  {
-    file: 'apps/demo/src/setup.ts',
-    expr: 'String(r.t)',
-    reason:
-      "a table name from information_schema, limited by the query to 'inventory_stock' / 'inventory_ledger'",
-  },
 ];
 
 /**

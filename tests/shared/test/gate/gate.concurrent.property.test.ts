@@ -31,7 +31,7 @@ import {
   readAllStock,
   type Entry,
   type Harness,
-} from '@holdfast/testkit';
+} from '@holdfast/testkit/gate';
 
 const f = fileEnv();
 

@@ -13,7 +13,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { AdminCommand, CheckoutCommand } from '@holdfast/shared';
-import { CFG, T0, fileEnv } from '@holdfast/testkit';
+import { CFG, T0, fileEnv } from '@holdfast/testkit/gate';
 import { Model } from './model.js';
 
 const f = fileEnv();

@@ -4,7 +4,7 @@
  * every decision (status and reason) and the counters exactly.
  */
 import type { AdminCommand, CheckoutCommand, Decision, GateConfig } from '@holdfast/shared';
-import type { Counters } from '@holdfast/testkit';
+import type { Counters } from '@holdfast/testkit/gate';
 
 export type HoldState = 'active' | 'confirmed' | 'cancelled' | 'expired';
 

@@ -4,7 +4,16 @@
  * design: both end with the stock back, and the sweep then has nothing left to release.
  */
 import { describe, expect, it } from 'vitest';
-import { CFG, T0, cancel, confirm, fileEnv, reserve, restock, setLimit } from '@holdfast/testkit';
+import {
+  CFG,
+  T0,
+  cancel,
+  confirm,
+  fileEnv,
+  reserve,
+  restock,
+  setLimit,
+} from '@holdfast/testkit/gate';
 
 const f = fileEnv();
 const HOLD = CFG.holdDefaultSeconds * 1000;

@@ -3,7 +3,7 @@
  * The harness checks conservation, outcome, ledger deltas and ledger sums around every call.
  */
 import { describe, expect, it } from 'vitest';
-import { CFG, T0, cancel, confirm, fileEnv, reserve, restock } from '@holdfast/testkit';
+import { CFG, T0, cancel, confirm, fileEnv, reserve, restock } from '@holdfast/testkit/gate';
 
 const f = fileEnv();
 const HOLD = CFG.holdDefaultSeconds * 1000;

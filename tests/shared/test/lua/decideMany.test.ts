@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Gate, type CheckoutCommand } from '@holdfast/shared';
 import { Keys } from '@holdfast/shared';
-import { CFG, T0, fileEnv, readAllStock, restock, xrangeAfter } from '@holdfast/testkit';
+import { CFG, T0, fileEnv, readAllStock, restock, xrangeAfter } from '@holdfast/testkit/gate';
 import { randomId } from '@holdfast/testkit';
 
 const f = fileEnv();

@@ -16,7 +16,7 @@ import {
   readAllStock,
   reserve,
   restock,
-} from '@holdfast/testkit';
+} from '@holdfast/testkit/gate';
 
 const f = fileEnv();
 

@@ -3,7 +3,16 @@
  * now + hold length, capped by the hold's max total lifetime, and never earlier than before.
  */
 import { describe, expect, it } from 'vitest';
-import { CFG, T0, cancel, confirm, extend, fileEnv, reserve, restock } from '@holdfast/testkit';
+import {
+  CFG,
+  T0,
+  cancel,
+  confirm,
+  extend,
+  fileEnv,
+  reserve,
+  restock,
+} from '@holdfast/testkit/gate';
 
 const f = fileEnv();
 const HOLD = CFG.holdDefaultSeconds * 1000;

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { runScript } from '@holdfast/shared';
-import { T0, fileEnv, reserve, restock, xrangeAfter } from '@holdfast/testkit';
+import { T0, fileEnv, reserve, restock, xrangeAfter } from '@holdfast/testkit/gate';
 
 const f = fileEnv();
 

@@ -23,7 +23,7 @@ import {
   reserve,
   restock,
   setLimit,
-} from '@holdfast/testkit';
+} from '@holdfast/testkit/gate';
 
 const f = fileEnv();
 

@@ -1,10 +1,19 @@
 /**
  * reserve-6.lua against a real Redis: every status and reason. Every call goes through the
  * harness, which also checks conservation, the outcome entry, the ledger entry and its deltas,
- * and the ledger sums (see test/helpers.ts).
+ * and the ledger sums (see @holdfast/testkit/gate).
  */
 import { describe, expect, it } from 'vitest';
-import { CFG, T0, cancel, confirm, fileEnv, reserve, restock, setLimit } from '@holdfast/testkit';
+import {
+  CFG,
+  T0,
+  cancel,
+  confirm,
+  fileEnv,
+  reserve,
+  restock,
+  setLimit,
+} from '@holdfast/testkit/gate';
 
 const f = fileEnv();
 

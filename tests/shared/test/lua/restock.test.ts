@@ -3,7 +3,7 @@
  * idempotent by event_id, one 'restock' ledger entry, no public outcome.
  */
 import { describe, expect, it } from 'vitest';
-import { T0, confirm, fileEnv, reserve, restock } from '@holdfast/testkit';
+import { T0, confirm, fileEnv, reserve, restock } from '@holdfast/testkit/gate';
 
 const f = fileEnv();
 

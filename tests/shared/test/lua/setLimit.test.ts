@@ -3,7 +3,7 @@
  * zero when new, idempotent by event_id, one 'set_limit' ledger entry with a per_user field.
  */
 import { describe, expect, it } from 'vitest';
-import { T0, fileEnv, reserve, restock, setLimit } from '@holdfast/testkit';
+import { T0, fileEnv, reserve, restock, setLimit } from '@holdfast/testkit/gate';
 
 const f = fileEnv();
 

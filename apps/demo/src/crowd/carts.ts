@@ -11,9 +11,7 @@
  * checkouts (`users = buyers / 4`), mostly on the same favourite SKU, so the per-user limit of
  * 5 warm units (2 for HOT-1) bites now and then.
  */
-
-export const HOT_SKU = 'HOT-1';
-export const warmSku = (n: number) => `WARM-${n}`;
+import { HOT_SKU, warmSku } from './skus.js';
 
 export interface CrowdShape {
   buyers: number;
@@ -21,6 +19,12 @@ export interface CrowdShape {
 }
 
 export type Line = { sku: string; qty: number };
+
+/** Units of a SKU the whole crowd asks for, and how many carts include it. */
+export interface Demand {
+  units: number;
+  carts: number;
+}
 
 /** A uniform number in [0, 1) from (i, salt): fmix32 of MurmurHash3. */
 export function unit(i: number, salt: number): number {
@@ -68,9 +72,9 @@ export function makeCart(shape: CrowdShape): (i: number) => Line[] {
 }
 
 /** Units of each SKU the whole crowd asks for, and how many carts include it. */
-export function demandOf(shape: CrowdShape): Map<string, { units: number; carts: number }> {
+export function demandOf(shape: CrowdShape): Map<string, Demand> {
   const cart = makeCart(shape);
-  const m = new Map<string, { units: number; carts: number }>();
+  const m = new Map<string, Demand>();
   for (let i = 0; i < shape.buyers; i++) {
     for (const l of cart(i)) {
       const d = m.get(l.sku) ?? { units: 0, carts: 0 };

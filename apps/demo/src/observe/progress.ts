@@ -3,7 +3,8 @@
  * every 5 s when stderr is not a terminal, nothing with --no-progress.
  */
 import cliProgress from 'cli-progress';
-import type { Sample } from './monitor.js';
+import { fmt } from '../format.js';
+import type { Sample } from './sampler.js';
 
 export interface ProgressView {
   update(s: Sample): void;
@@ -12,35 +13,42 @@ export interface ProgressView {
   stop(): void;
 }
 
-const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+/** Compact seconds for the progress lines (`12.3s`). */
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
 
-export function createProgress(opts: {
+export interface ProgressOptions {
   enabled: boolean;
   buyers: number;
   stream?: NodeJS.WriteStream;
   out: (line: string) => void;
-}): ProgressView {
+}
+
+export function createProgress(opts: ProgressOptions): ProgressView {
   const stream = opts.stream ?? process.stderr;
-  if (!opts.enabled) {
-    return { update() {}, log: opts.out, stop() {} };
-  }
-  if (!stream.isTTY) {
-    let lastAt = 0;
-    return {
-      update(s) {
-        if (s.t - lastAt < 5_000) return;
-        lastAt = s.t;
-        stream.write(
-          `[+${secs(s.t)}] sent ${fmt(s.sent)}/${fmt(opts.buyers)} · reserves decided ${fmt(s.reservesDecided)} · ` +
-            `outcomes ${fmt(s.outcomes)} · ${fmt(s.decisionsPerSec)} decisions/s · ledger lag ${fmt(s.ledgerLag)} · ` +
-            `MySQL rows ${s.ledgerRows === null ? '?' : fmt(s.ledgerRows)} · active holds ${fmt(s.activeHolds)}\n`,
-        );
-      },
-      log: opts.out,
-      stop() {},
-    };
-  }
+  if (!opts.enabled) return { update() {}, log: opts.out, stop() {} };
+  return stream.isTTY ? progressBars(stream, opts) : statusLines(stream, opts);
+}
+
+/** Not a terminal: a plain status line every 5 s. */
+function statusLines(stream: NodeJS.WriteStream, opts: ProgressOptions): ProgressView {
+  let lastAt = 0;
+  return {
+    update(s) {
+      if (s.t - lastAt < 5_000) return;
+      lastAt = s.t;
+      stream.write(
+        `[+${secs(s.t)}] sent ${fmt(s.sent)}/${fmt(opts.buyers)} · reserves decided ${fmt(s.reservesDecided)} · ` +
+          `outcomes ${fmt(s.outcomes)} · ${fmt(s.decisionsPerSec)} decisions/s · ledger lag ${fmt(s.ledgerLag)} · ` +
+          `MySQL rows ${s.ledgerRows === null ? '?' : fmt(s.ledgerRows)} · active holds ${fmt(s.activeHolds)}\n`,
+      );
+    },
+    log: opts.out,
+    stop() {},
+  };
+}
+
+/** A terminal: four cli-progress bars (buyers, decided, MySQL, holds), redrawn at most 5×/s. */
+function progressBars(stream: NodeJS.WriteStream, opts: ProgressOptions): ProgressView {
   const multi = new cliProgress.MultiBar(
     {
       stream,

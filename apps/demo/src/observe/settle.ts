@@ -1,0 +1,33 @@
+/**
+ * Phase 3's end, settle: wait until every abandoned hold expired (holds:due empty) and every
+ * stream drained (no group lag or pending entries), the demo's tap included.
+ */
+import { drained } from '@holdfast/shared/inspect';
+import { CliError } from '@holdfast/shared/tools';
+import type { DemoContext } from '../context.js';
+import type { DemoTarget } from '../setup/target.js';
+import type { Observers } from './observers.js';
+import { StallWatch } from './stall.js';
+
+/** Waits until no hold is active and every stream is drained (nothing moving = stall). */
+export async function settle(ctx: DemoContext, target: DemoTarget, obs: Observers): Promise<void> {
+  const redis = ctx.redis!;
+  const sk = target.keys.shard();
+  const stall = new StallWatch();
+  for (;;) {
+    ctx.check();
+    const [holds, done, tapLag] = await Promise.all([
+      redis.zcard(sk.holdsDue),
+      drained(redis, target.keys),
+      obs.events.lag(redis),
+    ]);
+    if (holds === 0 && done && tapLag === 0) return;
+    const s = obs.sampler.latest();
+    if (stall.stalled(`${holds}/${obs.outcomes.count}/${s?.ledgerLag}/${s?.eventBacklog}`)) {
+      throw new CliError(
+        `the fleet stalled while settling (${holds} active holds, streams drained: ${done}); see fleet.log`,
+      );
+    }
+    await ctx.pause(100);
+  }
+}

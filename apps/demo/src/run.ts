@@ -1,1 +1,0 @@
-export { runDemo } from './index.js';
