@@ -1,21 +1,18 @@
 /**
- * `holdfast bench` as a commander subcommand, for the CLI to add (`program.addCommand`). The
- * benchmark parses its own options, so the subcommand hands them over verbatim.
+ * `holdfast bench` as a commander subcommand, for the CLI to add (`program.addCommand`). Its
+ * options are declared on it (./options.ts), so `holdfast bench --help` is commander's help;
+ * the benchmark itself (./run.ts) is loaded only when the command runs, so the other commands
+ * start without it.
  * Exit code: 0 ok, 1 FAILED (an oversell, a variance ≠ 0 or a failed run), 2 usage.
  */
-import { Command } from 'commander';
+import type { Command } from 'commander';
+import { benchOptionsCommand, benchOptionsOf } from './options.js';
 
 export function benchCommand(setCode: (code: number) => void): Command {
-  return new Command('bench')
-    .description('the benchmark (see `holdfast bench --help`, docs/benchmarks.md)')
-    .helpOption(false)
-    .allowUnknownOption()
-    .allowExcessArguments()
-    .passThroughOptions()
-    .argument('[args...]')
-    .action(async (args: string[]) => {
-      // Loaded when run, so other commands start without it.
-      const { run } = await import('./run.js');
-      setCode(await run(args));
-    });
+  const cmd = benchOptionsCommand('bench');
+  return cmd.action(async () => {
+    const options = benchOptionsOf(cmd);
+    const { runWithOptions } = await import('./run.js');
+    setCode((await runWithOptions(options, cmd.given)).code);
+  });
 }

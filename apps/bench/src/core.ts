@@ -3,18 +3,19 @@
  * pipelining (the physical limit), measured in the same run on the same Redis.
  *   pnpm --filter @holdfast/bench exec tsx src/core.ts [events]
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   Gate,
   INTERNAL_EVENT_FIELD,
   Keys,
   createRedis,
+  deleteNamespace,
   encodeInternalEvent,
   type CheckoutEvent,
+  type Redis,
 } from '@holdfast/shared';
-import { defaultGateConfig } from './infra.js';
-import { deleteNamespace } from '@holdfast/shared';
-import { randomBytes } from 'node:crypto';
 import { startService } from '@holdfast/fleet';
+import { defaultGateConfig, randomId } from './infra.js';
 
 const N = Number(process.argv[2] ?? 200_000);
 const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -32,104 +33,97 @@ function events(n: number): CheckoutEvent[] {
   }));
 }
 
-async function arm(gate: Gate, r: ReturnType<typeof createRedis>) {
-  for (let s = 0; s < 100; s++)
-    await gate.admin(r, { type: 'restock', eventId: `a${s}`, sku: `S${s}`, qty: 1_000_000 });
+interface Probe {
+  ns: string;
+  keys: Keys;
+  r: Redis;
+  gate: Gate;
 }
 
-async function direct(): Promise<number> {
-  const ns = `bench${randomBytes(4).toString('hex')}:`;
+/** Runs `fn` on a fresh namespace with the 100 SKUs armed; drops the namespace afterwards. */
+async function inFreshNamespace<T>(client: string, fn: (p: Probe) => Promise<T>): Promise<T> {
+  const ns = `bench${randomId()}:`;
   const keys = new Keys(ns, 'main');
-  const r = createRedis(url, { name: 'bench-direct' });
+  const r = createRedis(url, { name: client });
   const gate = new Gate(keys, gateCfg);
-  await arm(gate, r);
-  const evs = events(N);
+  try {
+    for (let s = 0; s < 100; s++)
+      await gate.admin(r, { type: 'restock', eventId: `a${s}`, sku: `S${s}`, qty: 1_000_000 });
+    return await fn({ ns, keys, r, gate });
+  } finally {
+    await deleteNamespace(r, ns);
+    r.disconnect();
+  }
+}
+
+/** Decisions per second of `send` over N events, each call taking the next `size`. */
+async function timed(
+  evs: CheckoutEvent[],
+  inFlight: number,
+  size: number,
+  send: (chunk: CheckoutEvent[]) => Promise<unknown>,
+): Promise<number> {
   const t0 = performance.now();
-  const depth = 8; // pipelines in flight
-  const size = 1000;
   let next = 0;
   await Promise.all(
-    Array.from({ length: depth }, async () => {
+    Array.from({ length: inFlight }, async () => {
       while (next < evs.length) {
         const chunk = evs.slice(next, next + size);
         next += size;
-        const p = r.pipeline();
-        for (const e of chunk) gate.queue(p, e);
-        await p.exec();
+        await send(chunk);
       }
     }),
   );
-  const rate = N / ((performance.now() - t0) / 1000);
-  await deleteNamespace(r, ns);
-  r.disconnect();
-  return rate;
+  return evs.length / ((performance.now() - t0) / 1000);
 }
 
-async function viaReserver(): Promise<number> {
-  const ns = `bench${randomBytes(4).toString('hex')}:`;
-  const keys = new Keys(ns, 'main');
-  const r = createRedis(url, { name: 'bench-reserver' });
-  const gate = new Gate(keys, gateCfg);
-  await arm(gate, r);
-  const evs = events(N);
-  // Pre-fill the reserver's inbound stream, then time one replica draining it.
-  for (let i = 0; i < evs.length; i += 1000) {
-    const p = r.pipeline();
-    evs
-      .slice(i, i + 1000)
-      .forEach((e) =>
+/** The one-event script, 8 pipelines of 1,000 in flight. */
+function direct(): Promise<number> {
+  return inFreshNamespace('bench-direct', ({ r, gate }) =>
+    timed(events(N), 8, 1000, async (chunk) => {
+      const p = r.pipeline();
+      for (const e of chunk) gate.queue(p, e);
+      await p.exec();
+    }),
+  );
+}
+
+/** The batch script (decideMany), 8 calls of 500 in flight. */
+function directBatched(): Promise<number> {
+  return inFreshNamespace('bench-direct-batched', ({ r, gate }) =>
+    timed(events(N), 8, 500, (chunk) => gate.decideMany(r, chunk)),
+  );
+}
+
+/** One reserver draining a pre-filled inbound stream, timed from its "started". */
+function viaReserver(): Promise<number> {
+  return inFreshNamespace('bench-reserver', async ({ ns, keys, r }) => {
+    const evs = events(N);
+    for (let i = 0; i < evs.length; i += 1000) {
+      const p = r.pipeline();
+      for (const e of evs.slice(i, i + 1000))
         p.xadd(
           keys.shard().inbound,
           '*',
           INTERNAL_EVENT_FIELD,
           encodeInternalEvent(e, `${Date.now()}-0`),
-        ),
-      );
-    await p.exec();
-  }
-  const t0 = performance.now();
-  const svc = await startService('reserver', {
-    REDIS_URL: url,
-    HOLDFAST_NAMESPACE: ns,
-    OUTCOMES_MAXLEN: '0',
-    BATCH_SIZE: process.env.BATCH_SIZE ?? '500',
+        );
+      await p.exec();
+    }
+    const svc = await startService('reserver', {
+      REDIS_URL: url,
+      HOLDFAST_NAMESPACE: ns,
+      OUTCOMES_MAXLEN: '0',
+      BATCH_SIZE: process.env.BATCH_SIZE ?? '500',
+    });
+    try {
+      const startedAt = performance.now();
+      while ((await r.xlen(keys.streams.outcomes)) < N) await sleep(20);
+      return N / ((performance.now() - startedAt) / 1000);
+    } finally {
+      await svc.kill('SIGTERM');
+    }
   });
-  const startedAt = performance.now();
-  for (;;) {
-    const len = await r.xlen(keys.streams.outcomes);
-    if (len >= N) break;
-    await new Promise((res) => setTimeout(res, 20));
-  }
-  const rate = N / ((performance.now() - startedAt) / 1000);
-  void t0;
-  await svc.kill('SIGTERM');
-  await deleteNamespace(r, ns);
-  r.disconnect();
-  return rate;
-}
-
-async function directBatched(): Promise<number> {
-  const ns = `bench${randomBytes(4).toString('hex')}:`;
-  const keys = new Keys(ns, 'main');
-  const r = createRedis(url, { name: 'bench-direct-batched' });
-  const gate = new Gate(keys, gateCfg);
-  await arm(gate, r);
-  const evs = events(N);
-  const t0 = performance.now();
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 8 }, async () => {
-      while (next < evs.length) {
-        const chunk = evs.slice(next, next + 500);
-        next += 500;
-        await gate.decideMany(r, chunk);
-      }
-    }),
-  );
-  const rate = N / ((performance.now() - t0) / 1000);
-  await deleteNamespace(r, ns);
-  r.disconnect();
-  return rate;
 }
 
 const d = await direct();

@@ -4,22 +4,22 @@
  * Prints rows/s, the writer's peak RSS (VmHWM) and its V8 heap spaces at their largest.
  *   pnpm --filter @holdfast/bench exec tsx src/ledger-rate.ts [changes] [batch size] [skus]
  */
-import { readFileSync } from 'node:fs';
-import { Gate, Keys, createRedis } from '@holdfast/shared';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Gate, Keys, createRedis, deleteNamespace } from '@holdfast/shared';
 import { createMysqlPool, migrate } from '@holdfast/shared/mysql';
-import { deleteNamespace } from '@holdfast/shared';
-import { randomBytes } from 'node:crypto';
 import { sampleOf, startService } from '@holdfast/fleet';
 import { backlog } from '@holdfast/shared/inspect';
-import { defaultGateConfig } from './infra.js';
+import { defaultGateConfig, dropDatabase, randomId, withDatabase } from './infra.js';
+import { memoryMb } from './proc.js';
 
 const N = Number(process.argv[2] ?? 50_000);
 /** SKUs the changes spread over (each change touches 2). */
 const SKUS = Number(process.argv[4] ?? 200);
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const db = `hf_ledger_rate_${randomBytes(4).toString('hex')}`;
-const mysqlUrl = `${(process.env.MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/x').replace(/\/[^/]*$/, '')}/${db}`;
-const ns = `lrate${randomBytes(4).toString('hex')}:`;
+const mysqlServerUrl = process.env.MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/';
+const db = `hf_ledger_rate_${randomId()}`;
+const mysqlUrl = withDatabase(mysqlServerUrl, db);
+const ns = `lrate${randomId()}:`;
 const keys = new Keys(ns, 'main');
 const r = createRedis(redisUrl, { name: 'ledger-rate' });
 const gate = new Gate(keys, defaultGateConfig());
@@ -80,18 +80,18 @@ while (
   (await backlog(r, keys.shard().ledger)) > 0 ||
   ((await r.xinfo('GROUPS', keys.shard().ledger)) as unknown[]).length === 0
 ) {
-  await new Promise((res) => setTimeout(res, 20));
+  await sleep(20);
 }
 const ms = Date.now() - t0;
 clearInterval(sampler);
-const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${w.proc.pid}/status`, 'utf8'));
+const hwmMb = memoryMb(w.proc.pid!)?.hwm;
 await w.kill('SIGTERM');
 const pool = createMysqlPool(mysqlUrl);
 const [[c]] = (await pool.query('SELECT COUNT(*) n FROM inventory_ledger')) as unknown as [
   [{ n: number }],
 ];
-await pool.query(`DROP DATABASE \`${db}\``);
 await pool.end();
+await dropDatabase(mysqlServerUrl, db);
 await deleteNamespace(r, ns);
 r.disconnect();
 console.log(
@@ -103,7 +103,7 @@ console.log(
     drainMs: ms,
     rowsPerSec: Math.round(rows / (ms / 1000)),
     batchSize: process.argv[3] ? Number(process.argv[3]) : 'default',
-    peakRssMb: hwm ? Math.round(Number(hwm[1]) / 102.4) / 10 : null,
+    peakRssMb: hwmMb === undefined || Number.isNaN(hwmMb) ? null : Math.round(hwmMb * 10) / 10,
     // V8's heap spaces at their largest while draining (the writer's own /metrics, every 50 ms):
     // what the RSS peak is made of.
     peakHeapSpacesMb: peak,

@@ -19,13 +19,14 @@ import {
   type ResultSetHeader,
   type RowDataPacket,
 } from '@holdfast/shared/mysql';
-import { createDatabase, dropDatabase, loadNow, randomId } from './infra.js';
+import { createDatabase, dropDatabase, randomId } from './infra.js';
+import { loadNow } from './machine.js';
 import { ProcessMonitor, benchProcess, serverProcesses } from './proc.js';
 import { addUnits } from './redis-checks.js';
 import { WARMUP_SKU, warmupSize, warmupStock, type Line, type Scenario } from './scenarios.js';
 import { perSecond, summarize } from './stats.js';
-import type { RunResult } from './types.js';
 import type { BenchOptions } from './options.js';
+import type { RunResult } from './types.js';
 
 export type NaiveVariant = 'conditional' | 'for-update';
 
@@ -167,134 +168,186 @@ export async function runNaive(
       Array.from({ length: o.bConnections }, () => pool.getConnection()),
     );
     for (const c of warm) c.release();
-
     const tx: Tx = variant === 'conditional' ? conditional : forUpdate;
-    // Warm-up (untimed): the same transactions on a row of their own.
     const w = warmupSize(sc.buyers);
-    let warmAccepted = 0;
-    let wNext = 0;
-    await Promise.all(
-      Array.from({ length: o.bConnections }, async () => {
-        while (wNext < w) {
-          const i = wNext++;
-          if ((await buy(pool, tx, WARMUP_ORDER_BASE + i, [[WARMUP_SKU, 1]])).ok) warmAccepted++;
-        }
-      }),
-    );
-    // Lines in SKU order: the lock order every transaction agrees on.
-    const carts = sc.carts.map((c) =>
-      [...c].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)),
-    );
-    const n = carts.length;
-    const lat = new Float64Array(n).fill(NaN);
-    const taken = new Map<string, number>(warmAccepted ? [[WARMUP_SKU, warmAccepted]] : []);
-    let accepted = 0;
-    let rejected = 0;
-    let unitsTaken = 0;
-    let retries = 0;
-    let next = 0;
-    let decided = 0;
-    let truncated = false;
+    const warmAccepted = await warmUpBuyers(pool, tx, w, o.bConnections);
+
+    const tally = new BuyerTally(sc, warmAccepted);
     const monitor = new ProcessMonitor([...serverProcesses(), benchProcess()]);
     monitor.start();
-    const t0 = performance.now();
-    const deadline = t0 + o.timeLimitS * 1000;
-    let tEnd = t0;
-    await Promise.all(
-      Array.from({ length: o.bConnections }, async () => {
-        while (next < n) {
-          if (performance.now() > deadline) {
-            truncated = true;
-            return;
-          }
-          const i = next++;
-          const lines = carts[i]!;
-          const ts = performance.now();
-          const { ok, retries: r } = await buy(pool, tx, i, lines);
-          retries += r;
-          const te = performance.now();
-          tEnd = Math.max(tEnd, te);
-          lat[i] = te - ts;
-          decided++;
-          if (ok) {
-            accepted++;
-            unitsTaken += addUnits(taken, lines);
-          } else rejected++;
-        }
-      }),
-    );
-    const wallMs = tEnd - t0;
+    await buyAll(pool, tx, o, tally);
     const processes = monitor.stop();
-    log(`B ${VARIANT_NAME[variant]} ${sc.name}: ${decided} decisions in ${Math.round(wallMs)} ms`);
+    const name = VARIANT_NAME[variant];
+    log(`B ${name} ${sc.name}: ${tally.decided} decisions in ${Math.round(tally.wallMs)} ms`);
 
-    // The books at the end: no oversell, conservation, orders = sold.
-    const violations: string[] = [];
-    let oversells = 0;
-    let oversoldUnits = 0;
-    const [rows] = await pool.query<RowDataPacket[]>(
-      'SELECT sku, total, available, sold FROM stock',
-    );
-    const [orderRows] = await pool.query<RowDataPacket[]>(
-      'SELECT sku, SUM(qty) AS units FROM order_lines GROUP BY sku',
-    );
-    const [[orders]] = (await pool.query(
-      'SELECT COUNT(DISTINCT order_id) AS n FROM order_lines',
-    )) as unknown as [[{ n: number }]];
-    const ordered = new Map(orderRows.map((r) => [String(r.sku), Number(r.units)]));
-    for (const r of rows) {
-      const sku = String(r.sku);
-      const [total, available, sold] = [Number(r.total), Number(r.available), Number(r.sold)];
-      const over = Math.max(0, sold - total, -available);
-      if (over > 0 || available < 0) {
-        oversells++;
-        oversoldUnits += over;
-        violations.push(`${sku}: available ${available}, sold ${sold}, total ${total}`);
-      }
-      if (available + sold !== total)
-        violations.push(`${sku}: available + sold ${available + sold} ≠ total ${total}`);
-      if ((ordered.get(sku) ?? 0) !== sold)
-        violations.push(`${sku}: order lines ${ordered.get(sku) ?? 0} ≠ sold ${sold}`);
-      if ((taken.get(sku) ?? 0) !== sold)
-        violations.push(`${sku}: accepted units ${taken.get(sku) ?? 0} ≠ sold ${sold}`);
-    }
-    if (Number(orders.n) !== accepted + warmAccepted) {
-      violations.push(
-        `${orders.n} orders stored, ${accepted} + ${warmAccepted} (warm-up) accepted`,
-      );
-    }
+    const books = await checkBooks(pool, tally);
     return {
-      system: 'B',
-      variant: VARIANT_NAME[variant],
-      buyers: n,
-      decisions: decided,
-      accepted,
-      rejected,
-      byReason: rejected ? { out_of_stock: rejected } : {},
-      unitsTaken,
-      wallMs: Math.round(wallMs),
-      decisionsPerSec: perSecond(decided, wallMs),
-      throughputDefinition:
-        'transactions ÷ (last COMMIT/ROLLBACK − first START TRANSACTION), client clock',
-      latencyMs: summarize(lat),
-      latencyDefinition:
-        'per transaction: getConnection → COMMIT/ROLLBACK returned (retries after a deadlock included), client clock',
-      oversells,
-      oversoldUnits,
-      violations: violations.slice(0, 50),
+      ...naiveFigures(name, tally, books),
       processes,
       machineCpu: monitor.machine,
-      truncated,
+      truncated: tally.truncated,
       loadavgStart,
       loadavgEnd: loadNow(),
       startedAt,
       notes: [
         `warm-up: ${w} transactions on ${WARMUP_SKU} before the window, excluded from the figures`,
         `${o.bConnections} pooled connections, ${o.bConnections} buyers in flight`,
-        `${retries} transactions retried after a deadlock / lock-wait timeout`,
+        `${tally.retries} transactions retried after a deadlock / lock-wait timeout`,
       ],
     };
   } finally {
     await pool.end().catch(() => {});
     if (!o.keep) await dropDatabase(o.mysqlUrl, db).catch(() => {});
   }
+}
+
+/** Warm-up (untimed): the same transactions on a row of their own; returns the accepted count. */
+async function warmUpBuyers(pool: Pool, tx: Tx, w: number, inFlight: number): Promise<number> {
+  let accepted = 0;
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (next < w) {
+        const i = next++;
+        if ((await buy(pool, tx, WARMUP_ORDER_BASE + i, [[WARMUP_SKU, 1]])).ok) accepted++;
+      }
+    }),
+  );
+  return accepted;
+}
+
+/** The measured transactions: latency and result per buyer, units taken per SKU. */
+class BuyerTally {
+  /** Lines of each cart in SKU order: the lock order every transaction agrees on. */
+  readonly carts: Line[][];
+  /** getConnection → COMMIT/ROLLBACK returned, ms, per buyer. */
+  readonly latency: Float64Array;
+  /** Units sold per SKU by the accepted transactions (warm-up included). */
+  readonly taken: Map<string, number>;
+  accepted = 0;
+  rejected = 0;
+  unitsTaken = 0;
+  retries = 0;
+  decided = 0;
+  truncated = false;
+  /** First START TRANSACTION → last COMMIT/ROLLBACK returned, ms. */
+  wallMs = 0;
+
+  constructor(
+    sc: Scenario,
+    /** Warm-up transactions accepted. */
+    readonly warmAccepted: number,
+  ) {
+    this.carts = sc.carts.map((c) =>
+      [...c].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)),
+    );
+    this.latency = new Float64Array(this.carts.length).fill(NaN);
+    this.taken = new Map(warmAccepted ? [[WARMUP_SKU, warmAccepted]] : []);
+  }
+}
+
+/** Every buyer, `bConnections` in flight; stops at --time-limit (truncated). */
+async function buyAll(pool: Pool, tx: Tx, o: BenchOptions, tally: BuyerTally): Promise<void> {
+  const n = tally.carts.length;
+  let next = 0;
+  const t0 = performance.now();
+  const deadline = t0 + o.timeLimitS * 1000;
+  let tEnd = t0;
+  await Promise.all(
+    Array.from({ length: o.bConnections }, async () => {
+      while (next < n) {
+        if (performance.now() > deadline) {
+          tally.truncated = true;
+          return;
+        }
+        const i = next++;
+        const lines = tally.carts[i]!;
+        const ts = performance.now();
+        const { ok, retries } = await buy(pool, tx, i, lines);
+        tally.retries += retries;
+        const te = performance.now();
+        tEnd = Math.max(tEnd, te);
+        tally.latency[i] = te - ts;
+        tally.decided++;
+        if (ok) {
+          tally.accepted++;
+          tally.unitsTaken += addUnits(tally.taken, lines);
+        } else tally.rejected++;
+      }
+    }),
+  );
+  tally.wallMs = tEnd - t0;
+}
+
+/** The books at the end: no oversell, conservation, order lines = sold = accepted units. */
+async function checkBooks(
+  pool: Pool,
+  tally: BuyerTally,
+): Promise<{ oversells: number; oversoldUnits: number; violations: string[] }> {
+  const violations: string[] = [];
+  let oversells = 0;
+  let oversoldUnits = 0;
+  const [rows] = await pool.query<RowDataPacket[]>('SELECT sku, total, available, sold FROM stock');
+  const [orderRows] = await pool.query<RowDataPacket[]>(
+    'SELECT sku, SUM(qty) AS units FROM order_lines GROUP BY sku',
+  );
+  const [[orders]] = (await pool.query(
+    'SELECT COUNT(DISTINCT order_id) AS n FROM order_lines',
+  )) as unknown as [[{ n: number }]];
+  const ordered = new Map(orderRows.map((r) => [String(r.sku), Number(r.units)]));
+  for (const r of rows) {
+    const sku = String(r.sku);
+    const [total, available, sold] = [Number(r.total), Number(r.available), Number(r.sold)];
+    const over = Math.max(0, sold - total, -available);
+    if (over > 0 || available < 0) {
+      oversells++;
+      oversoldUnits += over;
+      violations.push(`${sku}: available ${available}, sold ${sold}, total ${total}`);
+    }
+    if (available + sold !== total)
+      violations.push(`${sku}: available + sold ${available + sold} ≠ total ${total}`);
+    if ((ordered.get(sku) ?? 0) !== sold)
+      violations.push(`${sku}: order lines ${ordered.get(sku) ?? 0} ≠ sold ${sold}`);
+    if ((tally.taken.get(sku) ?? 0) !== sold)
+      violations.push(`${sku}: accepted units ${tally.taken.get(sku) ?? 0} ≠ sold ${sold}`);
+  }
+  if (Number(orders.n) !== tally.accepted + tally.warmAccepted) {
+    violations.push(
+      `${orders.n} orders stored, ${tally.accepted} + ${tally.warmAccepted} (warm-up) accepted`,
+    );
+  }
+  return { oversells, oversoldUnits, violations };
+}
+
+type NaiveFigures = Omit<
+  RunResult,
+  'processes' | 'machineCpu' | 'truncated' | 'loadavgStart' | 'loadavgEnd' | 'startedAt' | 'notes'
+>;
+
+/** The run's figures (docs/benchmarks.md, "What each figure means"). */
+function naiveFigures(
+  variant: string,
+  tally: BuyerTally,
+  books: { oversells: number; oversoldUnits: number; violations: string[] },
+): NaiveFigures {
+  return {
+    system: 'B',
+    variant,
+    buyers: tally.carts.length,
+    decisions: tally.decided,
+    accepted: tally.accepted,
+    rejected: tally.rejected,
+    byReason: tally.rejected ? { out_of_stock: tally.rejected } : {},
+    unitsTaken: tally.unitsTaken,
+    wallMs: Math.round(tally.wallMs),
+    decisionsPerSec: perSecond(tally.decided, tally.wallMs),
+    throughputDefinition:
+      'transactions ÷ (last COMMIT/ROLLBACK − first START TRANSACTION), client clock',
+    latencyMs: summarize(tally.latency),
+    latencyDefinition:
+      'per transaction: getConnection → COMMIT/ROLLBACK returned (retries after a deadlock included), client clock',
+    oversells: books.oversells,
+    oversoldUnits: books.oversoldUnits,
+    violations: books.violations.slice(0, 50),
+  };
 }

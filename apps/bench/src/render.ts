@@ -6,7 +6,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { perDecisionUs, ratios, renderMarkdown, runFailures, targets } from './report.js';
+import { renderMarkdown } from './markdown.js';
+import { perDecisionUs, ratios, runFailures, targets } from './report.js';
 import type { BenchReport } from './types.js';
 
 export function rerender(report: BenchReport): BenchReport {

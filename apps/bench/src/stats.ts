@@ -38,8 +38,6 @@ export function summarize(samples: Float64Array | number[], n = samples.length):
   };
 }
 
-export { round };
-
 /** Decisions per second over a window of `ms` milliseconds. */
 export function perSecond(count: number, ms: number): number {
   return ms > 0 ? Math.round((count / ms) * 1000) : 0;

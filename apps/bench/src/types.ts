@@ -1,5 +1,5 @@
 /** The JSON report's shape (see docs/benchmarks.md). */
-import type { CommandStatDiff } from './infra.js';
+import type { CommandStatDiff } from './redis-stats.js';
 import type { MachineCpu, ProcessStats } from './proc.js';
 import type { LatencySummary } from './stats.js';
 

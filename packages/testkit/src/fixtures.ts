@@ -11,12 +11,17 @@
  * hand to a service started with `startService` (REDIS_URL, MYSQL_URL, HOLDFAST_NAMESPACE).
  */
 import { test as base, inject } from 'vitest';
-import { createConnection } from 'mysql2/promise';
 import type { Redis } from 'ioredis';
 import { createRedis, deleteNamespace } from '@holdfast/shared';
 // Brings the ProvidedContext typing (redisUrl, mysqlUrl) of the global setup into scope.
 import type {} from './global-setup.js';
-import { randomId } from './ids.js';
+import {
+  createDatabase,
+  databaseUrl,
+  dropDatabase,
+  testDatabaseName,
+  testNamespace,
+} from './scratch.js';
 
 export interface RedisNamespace {
   url: string;
@@ -37,17 +42,11 @@ export interface HoldfastFixtures {
   env: Record<string, string>;
 }
 
-function withDatabase(url: string, db: string): string {
-  const u = new URL(url);
-  u.pathname = `/${db}`;
-  return u.toString();
-}
-
 export const test = base.extend<HoldfastFixtures>({
   // eslint-disable-next-line no-empty-pattern -- vitest reads fixture dependencies from the pattern
   redis: async ({}, use) => {
     const url = inject('redisUrl');
-    const namespace = `t${randomId()}:`;
+    const namespace = testNamespace();
     const client = createRedis(url, { name: 'hf-test-fixture' });
     try {
       await use({ url, namespace, client });
@@ -58,15 +57,13 @@ export const test = base.extend<HoldfastFixtures>({
   },
   // eslint-disable-next-line no-empty-pattern -- as above
   mysql: async ({}, use) => {
-    const base = inject('mysqlUrl');
-    const database = `hf_test_${randomId()}`;
-    const admin = await createConnection(base);
-    await admin.query(`CREATE DATABASE \`${database}\``);
+    const server = inject('mysqlUrl');
+    const database = testDatabaseName();
+    await createDatabase(server, database);
     try {
-      await use({ url: withDatabase(base, database), database });
+      await use({ url: databaseUrl(server, database), database });
     } finally {
-      await admin.query(`DROP DATABASE IF EXISTS \`${database}\``);
-      await admin.end();
+      await dropDatabase(server, database);
     }
   },
   env: async ({ redis, mysql }, use) => {

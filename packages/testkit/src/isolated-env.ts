@@ -4,12 +4,18 @@
  * the `test.extend` fixtures of ./fixtures.ts.
  */
 import { inject } from 'vitest';
-import { createConnection } from 'mysql2/promise';
 import { Redis } from 'ioredis';
 // Brings the ProvidedContext typing (redisUrl, mysqlUrl) of the global setup into scope.
 import type {} from './global-setup.js';
 import { deleteNamespace } from '@holdfast/shared';
 import { randomId } from './ids.js';
+import {
+  createDatabase,
+  databaseUrl,
+  dropDatabase,
+  testDatabaseName,
+  testNamespace,
+} from './scratch.js';
 
 export interface IsolatedEnv {
   redisUrl: string;
@@ -22,24 +28,14 @@ export interface IsolatedEnv {
   cleanup(): Promise<void>;
 }
 
-function withDatabase(url: string, db: string): string {
-  const u = new URL(url);
-  u.pathname = `/${db}`;
-  return u.toString();
-}
-
 export async function isolatedEnv(opts: { mysql?: boolean } = {}): Promise<IsolatedEnv> {
   const redisUrl = inject('redisUrl');
   const baseMysql = inject('mysqlUrl');
   const id = randomId();
-  const namespace = `t${id}:`;
-  const dbName = `hf_test_${id}`;
-  const mysqlUrl = withDatabase(baseMysql, dbName);
-  if (opts.mysql !== false) {
-    const conn = await createConnection(baseMysql);
-    await conn.query(`CREATE DATABASE \`${dbName}\``);
-    await conn.end();
-  }
+  const namespace = testNamespace(id);
+  const dbName = testDatabaseName(id);
+  const mysqlUrl = databaseUrl(baseMysql, dbName);
+  if (opts.mysql !== false) await createDatabase(baseMysql, dbName);
   return {
     redisUrl,
     mysqlUrl,
@@ -53,11 +49,7 @@ export async function isolatedEnv(opts: { mysql?: boolean } = {}): Promise<Isola
       } finally {
         r.disconnect();
       }
-      if (opts.mysql !== false) {
-        const conn = await createConnection(baseMysql);
-        await conn.query(`DROP DATABASE IF EXISTS \`${dbName}\``);
-        await conn.end();
-      }
+      if (opts.mysql !== false) await dropDatabase(baseMysql, dbName);
     },
   };
 }

@@ -48,19 +48,9 @@ export const ALLOWED: Array<{ file: string; expr: string; reason: string }> = [
       "SET clauses built in the same function from those constant column names and 'WHEN ? THEN ?' placeholders",
   },
   {
-    file: 'apps/bench/src/ledger-rate.ts',
-    expr: 'db',
-    reason: 'benchmark probe: hf_ledger_rate_<random hex>, made up by the probe itself',
-  },
-  {
-    file: 'packages/testkit/src/isolated-env.ts',
-    expr: 'dbName',
-    reason: 'test helper: `hf_test_` + random hex (randomBytes), never outside input',
-  },
-  {
-    file: 'packages/testkit/src/fixtures.ts',
+    file: 'packages/testkit/src/scratch.ts',
     expr: 'database',
-    reason: 'test fixture: `hf_test_` + random hex (randomBytes), never outside input',
+    reason: 'test database: `hf_test_` + random hex (testDatabaseName), never outside input',
   },
   {
     file: 'apps/bench/src/infra.ts',

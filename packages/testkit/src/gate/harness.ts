@@ -31,7 +31,7 @@ import { CFG } from './config.js';
 import {
   applyDeltas,
   assertConservation,
-  readAllStock,
+  readShardCounters,
   type Counters,
   type Delta,
   type StockMap,
@@ -126,7 +126,7 @@ export class Harness {
   // ---------------------------------------------------------------- reads
 
   stockAll(): Promise<StockMap> {
-    return readAllStock(this.r, this.keys);
+    return readShardCounters(this.r, this.keys);
   }
 
   async stock(sku: string): Promise<Counters | undefined> {

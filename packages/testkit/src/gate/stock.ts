@@ -32,8 +32,12 @@ export function int(v: string | undefined, what: string): number {
   return Number(v);
 }
 
-/** Reads every SKU of the shard's `skus` set (sorted). */
-export async function readAllStock(r: Redis, keys: Keys): Promise<StockMap> {
+/**
+ * Every SKU of the default shard (its `skus` set, sorted) with all five counters, each asserted
+ * to be an integer — stricter than `readAllStock` of @holdfast/shared/inspect, which the services'
+ * tests use to read what a deployment holds.
+ */
+export async function readShardCounters(r: Redis, keys: Keys): Promise<StockMap> {
   const sk = keys.shard();
   const skus = (await r.smembers(sk.skus)).sort();
   const p = r.pipeline();

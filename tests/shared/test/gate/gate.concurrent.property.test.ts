@@ -28,7 +28,7 @@ import {
   T0,
   assertConservation,
   fileEnv,
-  readAllStock,
+  readShardCounters,
   type Entry,
   type Harness,
 } from '@holdfast/testkit/gate';
@@ -316,7 +316,10 @@ describe('gate (concurrent clients, model-free invariants)', () => {
               const watch = (async () => {
                 let polls = 0;
                 while (running || polls === 0) {
-                  assertConservation(await readAllStock(observer, h.keys), 'observer, mid-batch');
+                  assertConservation(
+                    await readShardCounters(observer, h.keys),
+                    'observer, mid-batch',
+                  );
                   polls++;
                 }
                 return polls;

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Gate, type CheckoutCommand } from '@holdfast/shared';
 import { Keys } from '@holdfast/shared';
-import { CFG, T0, fileEnv, readAllStock, restock, xrangeAfter } from '@holdfast/testkit/gate';
+import { CFG, T0, fileEnv, readShardCounters, restock, xrangeAfter } from '@holdfast/testkit/gate';
 import { randomId } from '@holdfast/testkit';
 
 const f = fileEnv();
@@ -64,7 +64,7 @@ async function view(r: Awaited<ReturnType<typeof armed>>) {
   return {
     outcomes: (await xrangeAfter(r.r, r.keys.streams.outcomes, undefined)).map(strip),
     ledger: (await xrangeAfter(r.r, r.keys.shard().ledger, undefined)).map(strip),
-    stock: [...(await readAllStock(r.r, r.keys)).entries()],
+    stock: [...(await readShardCounters(r.r, r.keys)).entries()],
   };
 }
 
@@ -131,7 +131,7 @@ describe('decideMany', () => {
     expect(res[1]).toBeInstanceOf(Error);
     expect(String(res[1])).toMatch(/qty must be a positive integer/);
     expect(res[2]).toMatchObject({ status: 'reserved' });
-    const stock = await readAllStock(r.r, r.keys);
+    const stock = await readShardCounters(r.r, r.keys);
     expect(stock.get('A')).toMatchObject({ available: 5, held: 3 });
   });
 
@@ -163,7 +163,10 @@ describe('decideMany', () => {
       expect(String((d as Error).message), payload).toMatch(/^ERR bad_event: /);
     }
     // Only the two good events wrote anything.
-    expect((await readAllStock(r.r, r.keys)).get('A')).toMatchObject({ available: 6, held: 2 });
+    expect((await readShardCounters(r.r, r.keys)).get('A')).toMatchObject({
+      available: 6,
+      held: 2,
+    });
     expect(await r.r.xlen(r.keys.streams.outcomes)).toBe(2);
     expect(await r.r.xlen(r.keys.shard().ledger)).toBe(2 + 3 + 1); // + restocks + limit
     for (const id of ['b1', 'b2', 'b3', 'b4', 'b5', 'b6', 'b7', 'b8', 'b9'])

@@ -1,0 +1,243 @@
+/** report.md: the report as markdown — summary, CPU per decision, per-scenario tables, targets. */
+import type { BenchReport, RunResult, ScenarioReport } from './types.js';
+
+const fmt = (v: number | null | undefined, digits = 1) =>
+  v === null || v === undefined
+    ? '–'
+    : Number.isInteger(v)
+      ? v.toLocaleString('en-US')
+      : v.toFixed(digits);
+const int = (v: number | null | undefined) =>
+  v === null || v === undefined ? '–' : Math.round(v).toLocaleString('en-US');
+
+export function renderMarkdown(r: BenchReport): string {
+  const lines = [
+    ...header(r),
+    ...summaryTable(r.scenarios),
+    ...cpuTable(r.scenarios),
+    ...r.scenarios.flatMap(scenarioSection),
+    ...targetsTable(r),
+    'Definitions: see docs/benchmarks.md. A latency = outcome `at` − checkout:events entry id ms (Redis clock); ' +
+      'B latency = one transaction’s wall time; C latency = the wall time of the pipeline a decision rode in.',
+    '',
+  ];
+  return lines.join('\n');
+}
+
+/** Title, verdict and failures, the machine, its load, the command and the commit. */
+function header(r: BenchReport): string[] {
+  const m = r.machine as {
+    cpus?: number;
+    cpuModel?: string;
+    node?: string;
+    redisVersion?: string;
+    mysqlVersion?: string;
+    mysql?: Record<string, string>;
+    totalMemMb?: number;
+    git?: { commit: string; modifiedFiles: number } | null;
+  };
+  const load = r.load as {
+    load1?: { min: number; mean: number; max: number };
+    atStart?: { load1: number };
+    atEnd?: { load1: number };
+  };
+  const lines = [`# holdfast benchmark — ${r.startedAt}`, ''];
+  lines.push(
+    `**Status: ${r.status}**${r.failures.length ? '' : ' (no oversell, variance 0 everywhere)'}`,
+    '',
+  );
+  for (const f of r.failures) lines.push(`- FAILED: ${f}`);
+  if (r.failures.length) lines.push('');
+  lines.push(
+    `Machine: ${m.cpus} × ${m.cpuModel}, ${fmt(m.totalMemMb)} MB RAM, Node ${m.node}, Redis ${m.redisVersion}, ` +
+      `MariaDB/MySQL ${m.mysqlVersion} (innodb_flush_log_at_trx_commit=${m.mysql?.innodb_flush_log_at_trx_commit ?? '?'}). ` +
+      `Everything (services, producers, Redis, MySQL) on this one machine.`,
+  );
+  lines.push(
+    `Load average (1 min) during the run: min ${fmt(load.load1?.min, 2)}, mean ${fmt(load.load1?.mean, 2)}, ` +
+      `max ${fmt(load.load1?.max, 2)} on ${m.cpus} cores (start ${fmt(load.atStart?.load1, 2)}, end ${fmt(load.atEnd?.load1, 2)}); ` +
+      `the machine is shared, figures move with it.`,
+  );
+  const git = m.git;
+  lines.push(
+    `Command: \`${r.command}\` — ${Math.round(r.durationS)} s` +
+      (git
+        ? `, at commit ${git.commit}${git.modifiedFiles ? ` + ${git.modifiedFiles} modified files` : ''}.`
+        : '.'),
+    '',
+  );
+  return lines;
+}
+
+function summaryTable(scenarios: ScenarioReport[]): string[] {
+  const lines = [
+    '## Summary',
+    '',
+    '| scenario | A decisions/s | best B decisions/s | A/B | C decisions/s | A/C | A p99 at max | A p99 at 80 % |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const s of scenarios) {
+    const a = s.runs.find((x) => x.system === 'A' && x.variant === 'fleet');
+    const al = s.runs.find((x) => x.variant === 'fleet@80%');
+    const bs = s.runs.filter((x) => x.system === 'B' && !x.error);
+    const b = bs.reduce<RunResult | undefined>(
+      (mx, x) => (!mx || x.decisionsPerSec > mx.decisionsPerSec ? x : mx),
+      undefined,
+    );
+    const c = s.runs.find((x) => x.system === 'C');
+    lines.push(
+      `| ${s.id} ${s.name} | ${int(a?.decisionsPerSec)} | ${int(b?.decisionsPerSec)}${b ? ` (${b.variant})` : ''} | ` +
+        `${s.ratios.aOverB === null ? '–' : `${fmt(s.ratios.aOverB, 2)} ×`} | ${int(c?.decisionsPerSec)} | ` +
+        `${s.ratios.aOverC === null ? '–' : `${fmt(s.ratios.aOverC * 100, 0)} %`} | ${fmt(a?.latencyMs.p99)} ms | ` +
+        `${al ? `${fmt(al.latencyMs.p99)} ms` : '–'} |`,
+    );
+  }
+  lines.push('');
+  return lines;
+}
+
+function cpuTable(scenarios: ScenarioReport[]): string[] {
+  const lines = [
+    'CPU cost per decision — the load-independent view (CPU seconds of all of a system’s processes in the window ÷ decisions; ' +
+      'A: four services + Redis + MySQL + producers, B: MySQL + its client, C: Redis + its client; shared servers include other users’ work):',
+    '',
+    '| scenario | A µs | cheapest B µs | C µs | B/A (A’s CPU advantage over B) | C/A |',
+    '|---|---:|---:|---:|---:|---:|',
+  ];
+  for (const s of scenarios) {
+    const cpu = s.ratios.cpuUsPerDecision ?? {};
+    const bVals = Object.entries(cpu).filter(([k, v]) => k.startsWith('B/') && v !== null);
+    const bMin = bVals.length ? Math.min(...bVals.map(([, v]) => v!)) : null;
+    const overB = s.ratios.cpuNormalizedAOverB;
+    const overC = s.ratios.cpuNormalizedAOverC;
+    lines.push(
+      `| ${s.id} ${s.name} | ${fmt(cpu['A/fleet'])} | ${fmt(bMin)} | ${fmt(cpu['C/lua-pipeline'])} | ` +
+        `${overB === null || overB === undefined ? '–' : `${fmt(overB, 2)} ×`} | ` +
+        `${overC === null || overC === undefined ? '–' : `${fmt(overC * 100, 0)} %`} |`,
+    );
+  }
+  lines.push('');
+  return lines;
+}
+
+function scenarioSection(s: ScenarioReport): string[] {
+  const ok = s.runs.filter((x) => !x.error);
+  return [
+    `## Scenario ${s.id} — ${s.name}`,
+    '',
+    s.description,
+    '',
+    ...runsTable(s.runs),
+    ...latencyNotes(ok),
+    ...ok.flatMap(processTable),
+    ...ok.filter((x) => x.variant === 'fleet' || x.system === 'C').flatMap(redisCommandTable),
+  ];
+}
+
+function runsTable(runs: RunResult[]): string[] {
+  const lines = [
+    '| system | variant | decisions/s | p50 ms | p99 ms | p999 ms | accepted | rejected | oversells | variance | ledger drain ms | load 1m start→end | other processes’ CPU % |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|',
+  ];
+  for (const x of runs) {
+    if (x.error) {
+      lines.push(
+        `| ${x.system} | ${x.variant} | FAILED: ${x.error.replace(/\|/g, '/').slice(0, 200)} ||||||||||||`,
+      );
+      continue;
+    }
+    lines.push(
+      `| ${x.system} | ${x.variant}${x.truncated ? ' (truncated)' : ''} | ${int(x.decisionsPerSec)} | ${fmt(x.latencyMs.p50)} | ` +
+        `${fmt(x.latencyMs.p99)} | ${fmt(x.latencyMs.p999)} | ${int(x.accepted)} | ${int(x.rejected)} | ` +
+        `${x.oversells}${x.violations.length ? ` (${x.violations.length} violations)` : ''} | ` +
+        `${x.system === 'A' ? fmt(x.variance) : '–'} | ${x.system === 'A' ? int(x.drainMs) : '–'} | ` +
+        `${x.loadavgStart[0].toFixed(2)} → ${x.loadavgEnd[0].toFixed(2)} | ${fmt(x.machineCpu?.othersPercent)} |`,
+    );
+  }
+  lines.push('');
+  return lines;
+}
+
+/** C's amortised pipeline time; each paced A run's latency and how late its producers were. */
+function latencyNotes(ok: RunResult[]): string[] {
+  const lines: string[] = [];
+  const e = ok.find((x) => x.system === 'C')?.extraLatencyMs?.perPipelineDividedBySize;
+  if (e) {
+    lines.push(
+      `C per-pipeline time ÷ pipeline size: p50 ${fmt(e.p50, 3)} ms, p99 ${fmt(e.p99, 3)} ms.`,
+      '',
+    );
+  }
+  for (const al of ok.filter((x) => x.system === 'A' && x.variant !== 'fleet')) {
+    const late = al.producerLatenessMs;
+    lines.push(
+      `Latency run ${al.variant}: producers paced to ${int(al.targetRatePerSec)}/s, achieved ${int(al.decisionsPerSec)} decisions/s; ` +
+        `p50 ${fmt(al.latencyMs.p50)} ms, p99 ${fmt(al.latencyMs.p99)} ms, p999 ${fmt(al.latencyMs.p999)} ms` +
+        (late
+          ? `; producers behind their schedule p50 ${fmt(late.p50)} ms, p99 ${fmt(late.p99)} ms, max ${fmt(late.max)} ms.`
+          : '.'),
+      '',
+    );
+  }
+  return lines;
+}
+
+function processTable(x: RunResult): string[] {
+  const lines = [
+    `Processes, ${x.system}/${x.variant} (CPU % of one core over the measurement window incl. drain; RSS when the window opened and its peak — services: max of VmHWM and sampled VmRSS):`,
+    '',
+    '| process | CPU % | CPU µs per decision | RSS at start MB | peak RSS MB | V8 heap total / used MB at end |',
+    '|---|---:|---:|---:|---:|---:|',
+  ];
+  for (const p of x.processes) {
+    const heap = x.serviceMemoryMb?.[p.name];
+    lines.push(
+      `| ${p.name}${p.kind === 'server' ? ' (shared server)' : ''} | ${fmt(p.cpuPercent)} | ` +
+        `${fmt(x.perDecisionUs?.cpu[p.name])} | ${fmt(p.rssAtStartMb)} | ${fmt(p.peakRssMb)} | ` +
+        `${heap ? `${fmt(heap.heapTotal)} / ${fmt(heap.heapUsed)}` : ''} |`,
+    );
+  }
+  if (x.machineCpu && x.machineCpu.busyPercent !== null) {
+    lines.push(
+      `| (all other processes on the machine) | ${fmt(x.machineCpu.othersPercent)} | | | | |`,
+      `| (whole machine busy, of which steal ${fmt(x.machineCpu.stealPercent)}) | ${fmt(x.machineCpu.busyPercent)} | | | | |`,
+    );
+  }
+  lines.push('');
+  return lines;
+}
+
+function redisCommandTable(x: RunResult): string[] {
+  if (!x.redisCommands?.length) return [];
+  const lines = [
+    `Redis time by command during ${x.system}/${x.variant} (INFO commandstats diff of the whole, shared server; ` +
+      `commands run inside scripts are counted in EVALSHA and again on their own line; ` +
+      `EVALSHA µs per decision: ${fmt(x.perDecisionUs?.redisEvalsha)}):`,
+    '',
+    '| command | calls | µs/call | share |',
+    '|---|---:|---:|---:|',
+  ];
+  for (const c of x.redisCommands.slice(0, 8)) {
+    lines.push(
+      `| ${c.command} | ${int(c.calls)} | ${fmt(c.usecPerCall)} | ${fmt(c.share * 100)} % |`,
+    );
+  }
+  lines.push('');
+  return lines;
+}
+
+function targetsTable(r: BenchReport): string[] {
+  const lines = [
+    '## Design targets (reported, not asserted)',
+    '',
+    '| target | scenario | value | threshold | met |',
+    '|---|---:|---:|---|---|',
+  ];
+  for (const t of r.targets) {
+    lines.push(
+      `| ${t.target} | ${t.scenario ?? '–'} | ${fmt(t.value, 2)} | ${t.threshold} | ${t.met === null ? 'n/a' : t.met ? 'met' : '**missed**'} |`,
+    );
+  }
+  lines.push('');
+  return lines;
+}
