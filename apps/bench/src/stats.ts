@@ -1,4 +1,5 @@
 /** Latency summaries: nearest-rank percentiles over every sample (no histogram buckets). */
+import { mean, nearestRank, sortedSample } from '@holdfast/shared/stats';
 
 export interface LatencySummary {
   /** Samples summarised (one per decision; see each run's `latencyDefinition`). */
@@ -23,17 +24,13 @@ export function summarize(samples: Float64Array | number[], n = samples.length):
     if (!Number.isNaN(v)) values.push(v);
   }
   if (!values.length) return { count: 0, mean: null, p50: null, p99: null, p999: null, max: null };
-  const sorted = Float64Array.from(values).sort();
-  const at = (q: number) =>
-    sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
-  let sum = 0;
-  for (const v of sorted) sum += v;
+  const sorted = sortedSample(values);
   return {
     count: sorted.length,
-    mean: round(sum / sorted.length),
-    p50: round(at(0.5)),
-    p99: round(at(0.99)),
-    p999: round(at(0.999)),
+    mean: round(mean(sorted)),
+    p50: round(nearestRank(sorted, 0.5)),
+    p99: round(nearestRank(sorted, 0.99)),
+    p999: round(nearestRank(sorted, 0.999)),
     max: round(sorted[sorted.length - 1]!),
   };
 }

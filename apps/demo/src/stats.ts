@@ -1,4 +1,5 @@
 /** Small statistics helpers: percentiles (the holds check, latency) and a histogram (latency). */
+import { mean, nearestRank, sortedSample } from '@holdfast/shared/stats';
 
 export interface Percentiles {
   count: number;
@@ -12,20 +13,17 @@ export interface Percentiles {
 
 /** Nearest-rank percentiles (ms) of a sample; zeros when empty. */
 export function percentiles(values: ArrayLike<number>): Percentiles {
-  const a = Float64Array.from(values).sort();
+  const a = sortedSample(values);
   const n = a.length;
   if (!n) return { count: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0, mean: 0 };
-  const at = (q: number) => a[Math.min(n - 1, Math.max(0, Math.ceil(q * n) - 1))]!;
-  let sum = 0;
-  for (const v of a) sum += v;
   return {
     count: n,
-    p50: at(0.5),
-    p90: at(0.9),
-    p99: at(0.99),
-    p999: at(0.999),
+    p50: nearestRank(a, 0.5),
+    p90: nearestRank(a, 0.9),
+    p99: nearestRank(a, 0.99),
+    p999: nearestRank(a, 0.999),
     max: a[n - 1]!,
-    mean: Math.round((sum / n) * 10) / 10,
+    mean: Math.round(mean(a) * 10) / 10,
   };
 }
 
