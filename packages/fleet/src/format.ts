@@ -3,7 +3,7 @@
  * humans, or pass-through JSON lines (children's own pino lines unchanged; supervisor events
  * and non-JSON output as JSON records) with --json-logs.
  */
-import type { FleetEvent, FleetLine } from './supervisor.js';
+import type { FleetEvent, FleetLine } from './fleet-types.js';
 
 const LEVELS: Record<number, string> = {
   10: 'TRACE',

@@ -4,7 +4,16 @@
  * (./service-process.ts) and reads samples of its metrics (./metrics-sample.ts). Used by `holdfast fleet`, the demo, the benchmark
  * and the chaos suite.
  */
-export * from './supervisor.js';
+export { REPO_ROOT, SERVICES, type ServiceName } from '@holdfast/shared';
+export { startFleet } from './supervisor.js';
+export type * from './fleet-types.js';
+export {
+  DEFAULT_METRICS_PORTS,
+  FleetConfigError,
+  childEnv,
+  parseServices,
+} from './fleet-config.js';
+export { restartDelay } from './backoff.js';
 export * from './format.js';
 export * from './service-process.js';
 export * from './metrics-sample.js';

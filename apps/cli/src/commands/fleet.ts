@@ -1,5 +1,5 @@
 /**
- * `holdfast fleet`: every service in one foreground supervisor (see ../fleet/supervisor.ts).
+ * `holdfast fleet`: every service in one foreground supervisor (@holdfast/fleet).
  * SIGINT/SIGTERM/SIGHUP: SIGTERM to every child, wait for them (20 s, then SIGKILL), exit 0.
  * A second signal (more than 1 s after the first) SIGKILLs the children at once (exit 130).
  */
