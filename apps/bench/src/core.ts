@@ -118,7 +118,7 @@ function viaReserver(): Promise<number> {
     });
     try {
       const startedAt = performance.now();
-      while ((await r.xlen(keys.streams.outcomes)) < N) await sleep(20);
+      while ((await r.xlen(keys.shard().outcomes)) < N) await sleep(20);
       return N / ((performance.now() - startedAt) / 1000);
     } finally {
       await svc.kill('SIGTERM');

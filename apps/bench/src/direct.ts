@@ -218,7 +218,7 @@ async function gateViolations(
 ): Promise<string[]> {
   const out: string[] = [];
   if (tally.errors) out.push(`${tally.errors} decisions failed (${tally.firstError})`);
-  const outcomes = await admin.xlen(keys.streams.outcomes);
+  const outcomes = await admin.xlen(keys.shard().outcomes);
   if (outcomes !== tally.decided + counts.warmUp)
     out.push(`${outcomes} outcomes for ${tally.decided} + ${counts.warmUp} (warm-up) decisions`);
   const ledger = await admin.xlen(keys.shard().ledger);

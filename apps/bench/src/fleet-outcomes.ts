@@ -84,7 +84,7 @@ export async function readOutcomes(
   xaddMs: Float64Array,
 ): Promise<OutcomeTally> {
   const tally = new OutcomeTally(carts, xaddMs);
-  for (const entry of await readStream(redis, keys.streams.outcomes)) tally.add(entry);
+  for (const entry of await readStream(redis, keys.shard().outcomes)) tally.add(entry);
   return tally;
 }
 

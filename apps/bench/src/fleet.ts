@@ -160,7 +160,7 @@ async function warmUpFleet(run: FleetRun): Promise<number> {
     120_000,
     run.services,
     async () =>
-      (await run.poller.xlen(run.keys.streams.outcomes)) >= w && (await ledgerBacklog(run)) === 0,
+      (await run.poller.xlen(run.keys.shard().outcomes)) >= w && (await ledgerBacklog(run)) === 0,
     20,
   );
   return w;
@@ -196,7 +196,7 @@ async function runLoad(run: FleetRun, fields: string[][], log: (m: string) => vo
   const load = startLoad(run.producers, keys.streams.events, fields, o.chunk, fo.ratePerSec);
   await waitUntil('every outcome', Math.max(300_000, (n / 200) * 1000), run.services, async () => {
     if (load.error) throw load.error;
-    return (await run.poller.xlen(keys.streams.outcomes)) >= n + w;
+    return (await run.poller.xlen(keys.shard().outcomes)) >= n + w;
   });
   await load.done;
   const paced = fo.ratePerSec !== undefined ? ` @${fo.ratePerSec}/s` : '';

@@ -14,7 +14,7 @@ export const reserverEnv = z
     HOLD_MAX_TOTAL_SECONDS: int(7_200, 1, 7 * 86_400),
     /** How long a finished (confirmed/cancelled/expired) hold is kept for precise rejections. */
     FINISHED_HOLD_TTL_SECONDS: int(86_400, 60, 30 * 86_400),
-    /** Approximate cap on checkout:outcomes (0 = holdfast never trims it). */
+    /** Approximate cap on each checkout:outcomes:{shard} (0 = holdfast never trims it). */
     OUTCOMES_MAXLEN: int(1_000_000, 0, 1_000_000_000),
     /** Expiry sweep period: a hold is released within its deadline plus this. */
     SWEEP_INTERVAL_MS: int(1_000, 10, 60_000),

@@ -64,12 +64,12 @@ it('a reserver killed mid-batch loses and doubles nothing', async () => {
   const victim = await startService('reserver', { ...env.env, ...FAST });
   services.push(victim);
   // Kill it while it is deciding: some outcomes written, many still to go.
-  await waitFor(async () => (await redis.xlen(keys.streams.outcomes)) > 1500, {
+  await waitFor(async () => (await redis.xlen(keys.shard().outcomes)) > 1500, {
     what: 'first decisions',
   });
   victim.proc.kill('SIGKILL');
   await victim.exited;
-  const decidedAtKill = await redis.xlen(keys.streams.outcomes);
+  const decidedAtKill = await redis.xlen(keys.shard().outcomes);
   expect(decidedAtKill).toBeLessThan(events.length);
   const pendingAtKill = (await redis.xpending(keys.shard().inbound, 'reserver')) as [number];
   services.push(await startService('reserver', { ...env.env, ...FAST }));

@@ -1,6 +1,6 @@
 /**
  * A flash-sale crowd: buyers XADD reserves from several producer connections; a follow-up loop
- * reads checkout:outcomes and, for each reserved hold, confirms (confirmRate), cancels
+ * reads checkout:outcomes:{shard} and, for each reserved hold, confirms (confirmRate), cancels
  * (cancelRate) or abandons it (it then expires). Used by end-to-end tests, the chaos suite,
  * the demo and the benchmark.
  */
@@ -102,7 +102,7 @@ class Crowd {
   /** Follow-ups start after the newest outcome already in the stream (earlier runs' ones). */
   async findCursor(): Promise<void> {
     const last = (await this.reader.xrevrange(
-      this.o.keys.streams.outcomes,
+      this.o.keys.shard().outcomes,
       '+',
       '-',
       'COUNT',
@@ -173,7 +173,7 @@ class Crowd {
         'BLOCK',
         500,
         'STREAMS',
-        o.keys.streams.outcomes,
+        o.keys.shard().outcomes,
         this.cursor,
       )) as Array<[string, Array<[string, string[]]>]> | null;
       if (!res) continue;

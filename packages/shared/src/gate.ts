@@ -11,7 +11,7 @@ import { encodeInternalEvent } from './validation/internal-event.js';
 export interface GateConfig {
   /** How long an event_id is remembered (dedupe window), seconds. */
   dedupeTtlSeconds: number;
-  /** Approximate cap of checkout:outcomes (0 = never trimmed by holdfast). */
+  /** Approximate cap of each checkout:outcomes:{shard} (0 = never trimmed by holdfast). */
   outcomesMaxLen: number;
   holdDefaultSeconds: number;
   holdMinSeconds: number;
@@ -71,7 +71,7 @@ export class Gate {
       sk.event(cmd.eventId),
       sk.hold(cmd.checkoutId),
       sk.holdsDue,
-      this.keys.streams.outcomes,
+      sk.outcomes,
       sk.ledger,
       sk.prefix,
     ];
@@ -120,7 +120,7 @@ export class Gate {
     const res = await runScript<unknown[]>(
       client,
       'decideMany',
-      [sk.holdsDue, this.keys.streams.outcomes, sk.ledger, sk.prefix],
+      [sk.holdsDue, sk.outcomes, sk.ledger, sk.prefix],
       [
         now ?? '',
         this.cfg.dedupeTtlSeconds,
@@ -174,7 +174,7 @@ export class Gate {
     return runScript<number>(
       client,
       'expireDue',
-      [sk.holdsDue, this.keys.streams.outcomes, sk.ledger, sk.prefix],
+      [sk.holdsDue, sk.outcomes, sk.ledger, sk.prefix],
       [now ?? '', limit, this.cfg.outcomesMaxLen, this.cfg.finishedHoldTtlSeconds],
     );
   }

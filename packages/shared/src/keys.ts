@@ -13,7 +13,6 @@ export const GROUPS = {
 
 export interface PublicStreams {
   events: string;
-  outcomes: string;
   dead: string;
   admin: string;
   /** Reconciler's audit trail (one summary entry per run). */
@@ -23,7 +22,6 @@ export interface PublicStreams {
 export function publicStreams(namespace = ''): PublicStreams {
   return {
     events: `${namespace}checkout:events`,
-    outcomes: `${namespace}checkout:outcomes`,
     dead: `${namespace}checkout:dead`,
     admin: `${namespace}inventory:admin`,
     audit: `${namespace}holdfast:audit`,
@@ -41,6 +39,13 @@ export class ShardKeys {
   /** ingest → reserver: normalised events. */
   get inbound(): string {
     return `${this.prefix}in`;
+  }
+  /**
+   * Public: the shard's decisions, `checkout:outcomes:{<shard>}` (contract v2). Under the shard's
+   * hash tag, so a decision and its outcome are one atomic step in one Cluster slot.
+   */
+  get outcomes(): string {
+    return `${this.namespace}checkout:outcomes:{${this.shard}}`;
   }
   /** reserver → ledger-writer: one entry per state change. */
   get ledger(): string {
@@ -107,5 +112,9 @@ export class Keys {
   /** Shards this deployment runs. */
   get allShards(): string[] {
     return [this.defaultShard];
+  }
+  /** Every shard's outcome stream (a consumer that wants every outcome reads them all). */
+  get outcomeStreams(): string[] {
+    return this.allShards.map((s) => this.shard(s).outcomes);
   }
 }

@@ -16,6 +16,13 @@ export {
 export { isolatedEnv, type IsolatedEnv } from './isolated-env.js';
 export { randomId } from './ids.js';
 export { waitFor } from './wait-for.js';
+export {
+  startRedisCluster,
+  stopRedisClusters,
+  type RedisCluster,
+  type RedisClusterNode,
+  type StartRedisClusterOptions,
+} from './redis-cluster.js';
 // Service processes are production code of @holdfast/fleet (the benchmark starts them too).
 export {
   REPO_ROOT,

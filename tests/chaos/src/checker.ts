@@ -1,6 +1,6 @@
 /**
  * The independent checker: accounts for every event id and entry id the test sent, across
- * checkout:outcomes, checkout:dead, Redis state (stock counters, holds, consumer groups) and
+ * checkout:outcomes:{shard}, checkout:dead, Redis state (stock counters, holds, consumer groups) and
  * the MySQL books (inventory_ledger rows by change_id, inventory_stock).
  *
  * It shares no code with the services: Redis names come from docs/architecture.md, the ledger's
@@ -119,7 +119,7 @@ export function names(namespace: string, shard = 'main') {
   return {
     events: `${namespace}checkout:events`,
     admin: `${namespace}inventory:admin`,
-    outcomes: `${namespace}checkout:outcomes`,
+    outcomes: `${namespace}checkout:outcomes:{${shard}}`,
     dead: `${namespace}checkout:dead`,
     audit: `${namespace}holdfast:audit`,
     inbound: `${s}in`,

@@ -72,7 +72,7 @@ export interface StageOptions {
   mysqlUser?: { user: string; password: string };
 }
 
-/** Incrementally follows checkout:outcomes and checkout:dead (reset() after a Redis crash). */
+/** Incrementally follows checkout:outcomes:{main} and checkout:dead (reset() after a Redis crash). */
 export class Tracker {
   readonly outcomeEvents = new Set<string>();
   readonly deadSources = new Set<string>();

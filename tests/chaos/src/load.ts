@@ -59,7 +59,8 @@ export function streamsOf(namespace: string): Streams {
   return {
     events: `${namespace}checkout:events`,
     admin: `${namespace}inventory:admin`,
-    outcomes: `${namespace}checkout:outcomes`,
+    // Contract v2: the shard's outcome stream (the chaos fleet runs the one shard, main).
+    outcomes: `${namespace}checkout:outcomes:{main}`,
     dead: `${namespace}checkout:dead`,
   };
 }

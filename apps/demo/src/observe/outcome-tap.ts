@@ -1,5 +1,5 @@
 /**
- * OutcomeTap: reads checkout:outcomes from its first entry (plain XREAD, no group): one record
+ * OutcomeTap: reads checkout:outcomes:{shard} from its first entry (plain XREAD, no group): one record
  * per outcome, for the counts, the decision latency and the effectively-once check.
  */
 import { createRedis, toFields, type Keys, type Redis } from '@holdfast/shared';
@@ -62,7 +62,7 @@ export class OutcomeTap implements OutcomeLog {
           'BLOCK',
           200,
           'STREAMS',
-          this.keys.streams.outcomes,
+          this.keys.shard().outcomes,
           this.lastId,
         ),
       )) as XReadReply;
@@ -102,7 +102,7 @@ export class OutcomeTap implements OutcomeLog {
     await this.loop?.catch(() => {});
     for (;;) {
       const page = (await this.conn.xrange(
-        this.keys.streams.outcomes,
+        this.keys.shard().outcomes,
         `(${this.lastId}`,
         '+',
         'COUNT',

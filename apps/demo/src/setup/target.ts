@@ -71,7 +71,7 @@ export function resolveTarget(
 export async function checkNamespaceEmpty(redis: Redis, t: DemoTarget): Promise<void> {
   const s = t.keys.streams;
   const sk = t.keys.shard();
-  const n = await redis.exists(s.events, s.outcomes, s.admin, sk.skus, sk.ledger, sk.inbound);
+  const n = await redis.exists(s.events, sk.outcomes, s.admin, sk.skus, sk.ledger, sk.inbound);
   if (n > 0) {
     throw new CliError(
       `Redis namespace "${t.namespace}" is already in use (streams or SKUs exist); the demo needs ` +

@@ -6,10 +6,12 @@ import { readStream, type Fields } from './streams.js';
 /** Outcomes grouped by event_id (a correct fleet has exactly one per accepted event). */
 export async function outcomesByEvent(redis: Redis, keys: Keys): Promise<Map<string, Fields[]>> {
   const m = new Map<string, Fields[]>();
-  for (const o of await readStream(redis, keys.streams.outcomes)) {
-    const list = m.get(o.event_id!) ?? [];
-    list.push(o);
-    m.set(o.event_id!, list);
+  for (const stream of keys.outcomeStreams) {
+    for (const o of await readStream(redis, stream)) {
+      const list = m.get(o.event_id!) ?? [];
+      list.push(o);
+      m.set(o.event_id!, list);
+    }
   }
   return m;
 }

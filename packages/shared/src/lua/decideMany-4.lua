@@ -10,7 +10,7 @@
   payload's shape is checked here, before anything is written: a malformed one gets an error
   starting "ERR bad_event" (the reserver dead-letters it) and changes nothing.
 
-  KEYS  1 holds:due  2 outcomes stream  3 ledger stream
+  KEYS  1 holds:due  2 outcomes stream (checkout:outcomes:{shard})  3 ledger stream
         4 shard prefix (S; ev:/hold:/stock:/usage:/seq keys are built from it, same hash tag)
   ARGV  1 now ms ('' = Redis clock)  2 dedupe ttl s  3 outcomes maxlen  4 ttl s of a finished hold
         5 max total hold ms  6 default hold s  7 min hold s  8 max hold s
@@ -22,7 +22,7 @@
 --@include "decide"
 
 local ctx = {
-  now = now_ms(ARGV[1]), due = KEYS[1], outcomes = KEYS[2], ledger = KEYS[3], prefix = KEYS[4],
+  now = now_ms(ARGV[1]), due = KEYS[1], outcomes = KEYS[2], ledger = KEYS[3], prefix = KEYS[4], shard = shard_of(KEYS[4]),
   maxlen = ARGV[3], dedupe_ttl = ARGV[2], finished_ttl = ARGV[4],
   hold = { default = tonumber(ARGV[6]), min = tonumber(ARGV[7]), max = tonumber(ARGV[8]) },
 }

@@ -23,7 +23,7 @@ for _, checkout_id in ipairs(due) do
     redis.call('HSET', hk, 'state', 'expired')
     redis.call('EXPIRE', hk, ARGV[4])
     local id = 'expired:' .. checkout_id .. ':' .. h[4]
-    emit_outcome(KEYS[2], ARGV[3], id, checkout_id, 'expire', 'expired', nil, nil, now)
+    emit_outcome(KEYS[2], ARGV[3], id, checkout_id, 'expire', 'expired', nil, nil, now, shard_of(KEYS[4]))
     emit_ledger(KEYS[3], 'expire:' .. checkout_id .. ':' .. h[4], 'expire', id, checkout_id, now, deltas)
     expired = expired + 1
   end

@@ -5,7 +5,7 @@
     1 event dedupe key   (S ev:<event_id>)
     2 hold key           (S hold:<checkout_id>)
     3 holds:due zset
-    4 outcomes stream    (public checkout:outcomes)
+    4 outcomes stream    (public checkout:outcomes:{shard}, same hash tag)
     5 ledger stream
     6 shard prefix       (S; stock:/usage:/seq keys are built from it, same hash tag)
   ARGV
@@ -25,7 +25,7 @@
 
 -- The decision itself lives in includes/decide.lua, shared with decideMany-4.lua.
 local ctx = {
-  now = now_ms(ARGV[1]), due = KEYS[3], outcomes = KEYS[4], ledger = KEYS[5], prefix = KEYS[6],
+  now = now_ms(ARGV[1]), due = KEYS[3], outcomes = KEYS[4], ledger = KEYS[5], prefix = KEYS[6], shard = shard_of(KEYS[6]),
   maxlen = ARGV[5], dedupe_ttl = ARGV[4], finished_ttl = 0,
   hold = { default = tonumber(ARGV[10]), min = tonumber(ARGV[11]), max = tonumber(ARGV[12]) },
 }

@@ -5,7 +5,7 @@
  * docs/architecture.md promise:
  *   - conservation for every SKU (available + held + sold = total, available ≥ 0,
  *     held + sold ≤ total) — after EVERY call;
- *   - exactly one `checkout:outcomes` entry per decided event (fields in contract order,
+ *   - exactly one `checkout:outcomes:{shard}` entry per decided event (fields in contract order,
  *     `reason` only when rejected, `expires_at` only for active holds), none for duplicates
  *     and admin events;
  *   - exactly one ledger entry per state change (none for rejections / duplicates), with the
@@ -142,7 +142,7 @@ export class Harness {
 
   /** Outcome entries appended since the previous call. */
   async newOutcomes(): Promise<Entry[]> {
-    const e = await xrangeAfter(this.r, this.keys.streams.outcomes, this.outCursor);
+    const e = await xrangeAfter(this.r, this.keys.shard().outcomes, this.outCursor);
     if (e.length) this.outCursor = e[e.length - 1]!.id;
     return e;
   }
@@ -155,7 +155,7 @@ export class Harness {
   }
 
   async allOutcomes(): Promise<Entry[]> {
-    return xrangeAfter(this.r, this.keys.streams.outcomes, undefined);
+    return xrangeAfter(this.r, this.keys.shard().outcomes, undefined);
   }
 
   async allLedger(): Promise<LedgerEntry[]> {
@@ -294,7 +294,7 @@ export class Harness {
 
   /** Every outcome event_id is distinct (exactly one entry per decided event). */
   async checkOutcomesUnique(): Promise<void> {
-    const fresh = await xrangeAfter(this.r, this.keys.streams.outcomes, this.uniqCursor);
+    const fresh = await xrangeAfter(this.r, this.keys.shard().outcomes, this.uniqCursor);
     if (fresh.length) this.uniqCursor = fresh[fresh.length - 1]!.id;
     for (const e of fresh) {
       const id = e.f.event_id!;
@@ -351,7 +351,7 @@ export class Harness {
       } else {
         expect(d.reason, `${ctx}: rejection has a reason`).toBeTruthy();
         expect(outs.map((o) => o.names)).toEqual([
-          ['event_id', 'checkout_id', 'type', 'status', 'reason', 'at'],
+          ['event_id', 'checkout_id', 'type', 'status', 'reason', 'shard', 'at'],
         ]);
         expect(outs[0]!.f).toEqual({
           event_id: cmd.eventId,
@@ -359,6 +359,7 @@ export class Harness {
           type: cmd.type,
           status: 'rejected',
           reason: d.reason,
+          shard: this.sk.shard,
           at: String(now),
         });
       }
@@ -377,6 +378,7 @@ export class Harness {
       } else {
         expect(d.expiresAt).toBeUndefined();
       }
+      outcome.shard = this.sk.shard;
       outcome.at = String(now);
       expect(
         outs.map((o) => o.names),
@@ -535,7 +537,7 @@ export class Harness {
       eventId: `expired:${cid}:${holdsBefore.get(cid)!.n}`,
     }));
     expect(outs.map((o) => o.names)).toEqual(
-      expired.map(() => ['event_id', 'checkout_id', 'type', 'status', 'at']),
+      expired.map(() => ['event_id', 'checkout_id', 'type', 'status', 'shard', 'at']),
     );
     expect(outs.map((o) => o.f)).toEqual(
       expired.map((e) => ({
@@ -543,6 +545,7 @@ export class Harness {
         checkout_id: e.checkoutId,
         type: 'expire',
         status: 'expired',
+        shard: this.sk.shard,
         at: String(now),
       })),
     );

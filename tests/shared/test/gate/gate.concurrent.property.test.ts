@@ -374,6 +374,7 @@ describe('gate (concurrent clients, model-free invariants)', () => {
                 };
                 if (d.reason) o.reason = d.reason;
                 if (d.expiresAt !== undefined) o.expires_at = String(d.expiresAt);
+                o.shard = 'main';
                 o.at = String(now);
                 wantOutcomes.set(c.eventId, o);
                 if (d.status !== 'rejected') wantChanges.push(`${c.type}:${c.eventId}`);
@@ -407,7 +408,12 @@ describe('gate (concurrent clients, model-free invariants)', () => {
               expect(decisionOuts).toEqual(wantOutcomes);
               expect(expiredOuts).toHaveLength(expiredN);
               for (const o of expiredOuts) {
-                expect(o.f).toMatchObject({ type: 'expire', status: 'expired', at: String(now) });
+                expect(o.f).toMatchObject({
+                  type: 'expire',
+                  status: 'expired',
+                  shard: 'main',
+                  at: String(now),
+                });
                 expect(o.f.event_id).toBe(
                   `expired:${o.f.checkout_id}:${(await h.hold(o.f.checkout_id!))!.n}`,
                 );

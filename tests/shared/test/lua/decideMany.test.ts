@@ -62,7 +62,7 @@ async function view(r: Awaited<ReturnType<typeof armed>>) {
     return rest;
   };
   return {
-    outcomes: (await xrangeAfter(r.r, r.keys.streams.outcomes, undefined)).map(strip),
+    outcomes: (await xrangeAfter(r.r, r.keys.shard().outcomes, undefined)).map(strip),
     ledger: (await xrangeAfter(r.r, r.keys.shard().ledger, undefined)).map(strip),
     stock: [...(await readShardCounters(r.r, r.keys)).entries()],
   };
@@ -167,7 +167,7 @@ describe('decideMany', () => {
       available: 6,
       held: 2,
     });
-    expect(await r.r.xlen(r.keys.streams.outcomes)).toBe(2);
+    expect(await r.r.xlen(r.keys.shard().outcomes)).toBe(2);
     expect(await r.r.xlen(r.keys.shard().ledger)).toBe(2 + 3 + 1); // + restocks + limit
     for (const id of ['b1', 'b2', 'b3', 'b4', 'b5', 'b6', 'b7', 'b8', 'b9'])
       expect(await r.r.exists(r.keys.shard().event(id)), id).toBe(0);

@@ -71,7 +71,7 @@ describe('expireDue', () => {
     expect(outs.map((o) => o.f.event_id)).toEqual(ids);
     // Expiry outcomes carry no reason and no expires_at (the hold is no longer active).
     for (const o of outs)
-      expect(o.names).toEqual(['event_id', 'checkout_id', 'type', 'status', 'at']);
+      expect(o.names).toEqual(['event_id', 'checkout_id', 'type', 'status', 'shard', 'at']);
     await h.checkAll();
   });
 

@@ -10,11 +10,18 @@ local function now_ms(arg)
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
--- Appends one public outcome. maxlen 0 = never trimmed by us.
-local function emit_outcome(stream, maxlen, event_id, checkout_id, typ, status, reason, expires_at, now)
+-- The shard a key prefix belongs to: its hash tag, `{<shard>}` (the first {…}, as Redis reads it).
+local function shard_of(prefix)
+  return string.match(prefix, '{([^}]*)}') or ''
+end
+
+-- Appends one public outcome to the shard's stream (checkout:outcomes:{shard}), naming the shard.
+-- maxlen 0 = never trimmed by us.
+local function emit_outcome(stream, maxlen, event_id, checkout_id, typ, status, reason, expires_at, now, shard)
   local f = { 'event_id', event_id, 'checkout_id', checkout_id, 'type', typ, 'status', status }
   if reason then f[#f + 1] = 'reason'; f[#f + 1] = reason end
   if expires_at then f[#f + 1] = 'expires_at'; f[#f + 1] = tostring(expires_at) end
+  f[#f + 1] = 'shard'; f[#f + 1] = shard
   f[#f + 1] = 'at'; f[#f + 1] = tostring(now)
   if tonumber(maxlen) > 0 then
     redis.call('XADD', stream, 'MAXLEN', '~', maxlen, '*', unpack(f))

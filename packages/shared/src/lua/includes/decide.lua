@@ -1,7 +1,7 @@
 -- The four checkout decisions as functions, shared by the one-event scripts (reserve-6,
 -- confirm-6, cancel-6, extend-6) and the batch script (decideMany-4). Needs "common".
 --
--- ctx: { now, due, outcomes, ledger, prefix, maxlen, dedupe_ttl, finished_ttl,
+-- ctx: { now, due, outcomes, ledger, prefix, shard, maxlen, dedupe_ttl, finished_ttl,
 --        hold = { default, min, max } (hold lengths in s) }
 -- Each returns { status, reason, expires_at } like the one-event scripts document.
 
@@ -48,7 +48,7 @@ local function decide_reserve(ctx, ev_key, hold_key, event_id, checkout_id, user
   if redis.call('GET', ev_key) == 'd' then return { 'duplicate', '', '' } end
 
   local function reject(reason)
-    emit_outcome(ctx.outcomes, ctx.maxlen, event_id, checkout_id, 'reserve', 'rejected', reason, nil, now)
+    emit_outcome(ctx.outcomes, ctx.maxlen, event_id, checkout_id, 'reserve', 'rejected', reason, nil, now, ctx.shard)
     mark_decided(ev_key, ctx.dedupe_ttl)
     return { 'rejected', reason, '' }
   end
@@ -92,7 +92,7 @@ local function decide_reserve(ctx, ev_key, hold_key, event_id, checkout_id, user
     'expires_at', expires_at, 'created_at', now, 'max_until', max_until, 'n', n,
     'event_id', event_id)
   redis.call('ZADD', ctx.due, expires_at, checkout_id)
-  emit_outcome(ctx.outcomes, ctx.maxlen, event_id, checkout_id, 'reserve', 'reserved', nil, expires_at, now)
+  emit_outcome(ctx.outcomes, ctx.maxlen, event_id, checkout_id, 'reserve', 'reserved', nil, expires_at, now, ctx.shard)
   emit_ledger(ctx.ledger, 'reserve:' .. event_id, 'reserve', event_id, checkout_id, now, deltas)
   mark_decided(ev_key, ctx.dedupe_ttl)
   return { 'reserved', '', tostring(expires_at) }
@@ -118,7 +118,7 @@ local function load_active_hold(ctx, typ, ev_key, hold_key, event_id, checkout_i
     reason = 'hold_expired'
   end
   if reason then
-    emit_outcome(ctx.outcomes, ctx.maxlen, event_id, checkout_id, typ, 'rejected', reason, nil, ctx.now)
+    emit_outcome(ctx.outcomes, ctx.maxlen, event_id, checkout_id, typ, 'rejected', reason, nil, ctx.now, ctx.shard)
     mark_decided(ev_key, ctx.dedupe_ttl)
     return nil, { 'rejected', reason, '' }
   end
@@ -142,7 +142,7 @@ local function decide_confirm(ctx, ev_key, hold_key, event_id, checkout_id)
   redis.call('HSET', hold_key, 'state', 'confirmed')
   redis.call('EXPIRE', hold_key, ctx.finished_ttl)
   redis.call('ZREM', ctx.due, checkout_id)
-  emit_outcome(ctx.outcomes, ctx.maxlen, event_id, checkout_id, 'confirm', 'confirmed', nil, nil, ctx.now)
+  emit_outcome(ctx.outcomes, ctx.maxlen, event_id, checkout_id, 'confirm', 'confirmed', nil, nil, ctx.now, ctx.shard)
   emit_ledger(ctx.ledger, 'confirm:' .. event_id, 'confirm', event_id, checkout_id, ctx.now, deltas)
   mark_decided(ev_key, ctx.dedupe_ttl)
   return { 'confirmed', '', '' }
@@ -157,7 +157,7 @@ local function decide_cancel(ctx, ev_key, hold_key, event_id, checkout_id)
   redis.call('HSET', hold_key, 'state', 'cancelled')
   redis.call('EXPIRE', hold_key, ctx.finished_ttl)
   redis.call('ZREM', ctx.due, checkout_id)
-  emit_outcome(ctx.outcomes, ctx.maxlen, event_id, checkout_id, 'cancel', 'cancelled', nil, nil, ctx.now)
+  emit_outcome(ctx.outcomes, ctx.maxlen, event_id, checkout_id, 'cancel', 'cancelled', nil, nil, ctx.now, ctx.shard)
   emit_ledger(ctx.ledger, 'cancel:' .. event_id, 'cancel', event_id, checkout_id, ctx.now, deltas)
   mark_decided(ev_key, ctx.dedupe_ttl)
   return { 'cancelled', '', '' }
@@ -175,7 +175,7 @@ local function decide_extend(ctx, ev_key, hold_key, event_id, checkout_id, hold_
   redis.call('ZADD', ctx.due, expires_at, checkout_id)
   local deltas = {}
   for i = 1, #hold.lines do deltas[i] = { hold.lines[i][1], 0, 0, 0, 0 } end
-  emit_outcome(ctx.outcomes, ctx.maxlen, event_id, checkout_id, 'extend', 'extended', nil, expires_at, ctx.now)
+  emit_outcome(ctx.outcomes, ctx.maxlen, event_id, checkout_id, 'extend', 'extended', nil, expires_at, ctx.now, ctx.shard)
   emit_ledger(ctx.ledger, 'extend:' .. event_id, 'extend', event_id, checkout_id, ctx.now, deltas)
   mark_decided(ev_key, ctx.dedupe_ttl)
   return { 'extended', '', tostring(expires_at) }
