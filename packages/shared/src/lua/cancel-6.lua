@@ -1,3 +1,4 @@
+#!lua
 --[[
   cancel: releases an active hold's stock (also one past its deadline that the sweep has not
   reached yet: both end with the stock back).

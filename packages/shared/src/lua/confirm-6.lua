@@ -1,3 +1,4 @@
+#!lua
 --[[
   confirm: turns an active hold into a sale.
 

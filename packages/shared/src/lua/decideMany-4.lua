@@ -1,3 +1,4 @@
+#!lua
 --[[
   decideMany (reserver): decides a whole batch of inbound events in one call — one EVALSHA
   instead of one per event — with exactly the functions of reserve-6 / confirm-6 / cancel-6 /

@@ -1,3 +1,4 @@
+#!lua
 --[[
   expireDue: releases up to `limit` holds whose deadline has passed. Any number of reserver
   replicas may call it at once: a hold leaves holds:due in the same atomic call that releases

@@ -1,3 +1,4 @@
+#!lua
 --[[
   extend: moves an active hold's deadline to now + hold length, never past the hold's
   maximum lifetime (created_at + max total) and never earlier than it already is.

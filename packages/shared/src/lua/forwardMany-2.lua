@@ -1,3 +1,4 @@
+#!lua
 --[[
   forwardMany (ingest): records each event_id and forwards the event to the reserver's inbound
   stream, a whole batch in one call (one EVALSHA instead of one per event). Each event is

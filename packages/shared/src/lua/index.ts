@@ -5,6 +5,12 @@
  * Files are named `<name>-<numKeys>.lua` (the key count lives in the name, as in BullMQ) and
  * may pull shared code from ./includes with a `--@include "file"` line. The batch scripts have a
  * fixed key count too: per-event keys are built inside the script from the shard prefix.
+ *
+ * Every script starts with a `#!lua` shebang (Redis 7 function flags): on Redis Cluster, Redis
+ * then refuses any key outside the slot of the declared keys, including keys a script builds
+ * itself — so a key that strays from the shard's hash tag fails in tests instead of working only
+ * while its slot happens to sit on the same node. (Without the shebang Redis lets a script reach
+ * any key of its node.) The reconciler's read-only snapshot says so with `flags=no-writes`.
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -60,6 +66,9 @@ export function loadScripts(): Map<ScriptName, LoadedScript> {
     });
   }
   for (const n of SCRIPT_NAMES) if (!out.has(n)) throw new Error(`missing Lua script ${n}`);
+  for (const s of out.values()) {
+    if (!s.lua.startsWith('#!lua')) throw new Error(`Lua script ${s.name} lacks its #!lua shebang`);
+  }
   cache = out;
   return out;
 }

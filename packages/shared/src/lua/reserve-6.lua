@@ -1,3 +1,4 @@
+#!lua
 --[[
   reserve: holds every line of a cart or nothing.
 

@@ -1,3 +1,4 @@
+#!lua
 --[[
   restock (admin): adds units to a SKU's total and available, creating the SKU if new.
 

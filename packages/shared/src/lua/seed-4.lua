@@ -1,3 +1,4 @@
+#!lua
 --[[
   seed (`holdfast stock load`): arms a SKU that Redis does not know yet from MySQL's books.
   Redis gets the books' total and sold; any units the books still show as held belong to holds

@@ -1,3 +1,4 @@
+#!lua
 --[[
   setLimit (admin): sets a SKU's per-user limit (held + sold units per user; 0 = no limit).
   Creates the SKU with zero stock if it does not exist yet, so a limit can precede a restock.

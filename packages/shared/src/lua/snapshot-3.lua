@@ -1,3 +1,4 @@
+#!lua flags=no-writes
 --[[
   snapshot (reconciler): every SKU's counters and the ledger stream's last id, read in one
   atomic call. Because each state change updates counters and appends its ledger entry in one
