@@ -119,185 +119,196 @@ const setupArb = fc.record({
   limits: fc.tuple(fc.nat(4), fc.nat(4), fc.nat(4)),
 });
 
+/** A seed whose first COVERAGE_RUNS samples reach every status and reason (seed 2 does not). */
+const COVERAGE_SEED = 1;
+const COVERAGE_RUNS = 20;
+
 type Sent = { kind: 'checkout'; cmd: CheckoutCommand } | { kind: 'admin'; cmd: AdminCommand };
 
 describe('gate (sequential, model-predicted)', () => {
   it('predicts every decision and every counter; invariants 1, 2, 3, 5 hold', async () => {
     let runs = 0;
     const seen = new Map<string, number>();
-    const note = (k: string) => seen.set(k, (seen.get(k) ?? 0) + 1);
+    // Coverage is counted over the pinned runs only (fast-check runs `examples` first).
+    const note = (k: string) => {
+      if (runs <= COVERAGE_RUNS) seen.set(k, (seen.get(k) ?? 0) + 1);
+    };
+    const opsArb = fc.array(opArb, { minLength: 5, maxLength: 60, size: 'max' });
     await fc.assert(
-      fc.asyncProperty(
-        setupArb,
-        fc.array(opArb, { minLength: 5, maxLength: 60, size: 'max' }),
-        async (setup, ops) => {
-          const h = f.harness();
-          const model = new Model(CFG);
-          try {
-            runs++;
-            let now = T0;
-            let ev = 0;
-            let nextCid = 0;
-            const cids: string[] = [];
-            /** Checkouts that got a hold at some point. */
-            const held: string[] = [];
-            const sent: Sent[] = [];
-            const expiredIds: string[] = [];
+      fc.asyncProperty(setupArb, opsArb, async (setup, ops) => {
+        const h = f.harness();
+        const model = new Model(CFG);
+        try {
+          runs++;
+          let now = T0;
+          let ev = 0;
+          let nextCid = 0;
+          const cids: string[] = [];
+          /** Checkouts that got a hold at some point. */
+          const held: string[] = [];
+          const sent: Sent[] = [];
+          const expiredIds: string[] = [];
 
-            const admin = async (cmd: AdminCommand) => {
-              const want = model.admin(cmd);
-              expect(await h.admin(cmd, now), `${cmd.type} ${cmd.eventId}`).toBe(want);
-              sent.push({ kind: 'admin', cmd });
-            };
-            const decide = async (cmd: CheckoutCommand) => {
-              const want = model.decide(cmd, now);
-              expect(await h.decide(cmd, now), `${JSON.stringify(cmd)} @+${now - T0}`).toEqual(
-                want,
-              );
-              note(`${cmd.type}:${want.status}:${want.reason ?? ''}`);
-              sent.push({ kind: 'checkout', cmd });
-              return want;
-            };
+          const admin = async (cmd: AdminCommand) => {
+            const want = model.admin(cmd);
+            expect(await h.admin(cmd, now), `${cmd.type} ${cmd.eventId}`).toBe(want);
+            sent.push({ kind: 'admin', cmd });
+          };
+          const decide = async (cmd: CheckoutCommand) => {
+            const want = model.decide(cmd, now);
+            expect(await h.decide(cmd, now), `${JSON.stringify(cmd)} @+${now - T0}`).toEqual(want);
+            note(`${cmd.type}:${want.status}:${want.reason ?? ''}`);
+            sent.push({ kind: 'checkout', cmd });
+            return want;
+          };
 
-            for (let i = 0; i < 3; i++) {
-              if (setup.stock[i]! > 0)
+          for (let i = 0; i < 3; i++) {
+            if (setup.stock[i]! > 0)
+              await admin({
+                type: 'restock',
+                eventId: `a${++ev}`,
+                sku: SKUS[i]!,
+                qty: setup.stock[i]!,
+              });
+            if (setup.limits[i]! > 0)
+              await admin({
+                type: 'set_limit',
+                eventId: `a${++ev}`,
+                sku: SKUS[i]!,
+                perUser: setup.limits[i]!,
+              });
+          }
+
+          for (const op of ops) {
+            now += op.dt;
+            switch (op.t) {
+              case 'reserve': {
+                const cid =
+                  op.fresh || cids.length === 0 ? `c${++nextCid}` : cids[op.pick % cids.length]!;
+                if (!cids.includes(cid)) cids.push(cid);
+                const d = await decide({
+                  type: 'reserve',
+                  eventId: `e${++ev}`,
+                  checkoutId: cid,
+                  userId: `u${op.user}`,
+                  lines: op.lines.map(([s, q]) => [skuName(s), q]),
+                  holdSeconds: op.hold,
+                });
+                if (d.status === 'reserved') held.push(cid);
+                break;
+              }
+              case 'confirm':
+              case 'cancel':
+              case 'extend': {
+                // Mostly one of the 4 most recent checkouts (so holds meet several events), else
+                // one that never had a hold.
+                const k = op.pick % (Math.min(held.length, 4) + 1);
+                const cid = held[held.length - 1 - k] ?? 'never-reserved';
+                const cmd: CheckoutCommand =
+                  op.t === 'extend'
+                    ? {
+                        type: 'extend',
+                        eventId: `e${++ev}`,
+                        checkoutId: cid,
+                        holdSeconds: op.hold,
+                      }
+                    : { type: op.t, eventId: `e${++ev}`, checkoutId: cid };
+                await decide(cmd);
+                break;
+              }
+              case 'expire': {
+                const want = model.expireDue(now, op.limit);
+                const got = await h.expireDue(now, op.limit);
+                expect(got.expired.map((e) => e.eventId)).toEqual(want);
+                expiredIds.push(...want);
+                if (want.length) note('expire:expired:');
+                break;
+              }
+              case 'restock':
                 await admin({
                   type: 'restock',
                   eventId: `a${++ev}`,
-                  sku: SKUS[i]!,
-                  qty: setup.stock[i]!,
+                  sku: SKUS[op.sku]!,
+                  qty: op.qty,
                 });
-              if (setup.limits[i]! > 0)
+                break;
+              case 'setLimit':
                 await admin({
                   type: 'set_limit',
                   eventId: `a${++ev}`,
-                  sku: SKUS[i]!,
-                  perUser: setup.limits[i]!,
+                  sku: SKUS[op.sku]!,
+                  perUser: op.perUser,
                 });
-            }
-
-            for (const op of ops) {
-              now += op.dt;
-              switch (op.t) {
-                case 'reserve': {
-                  const cid =
-                    op.fresh || cids.length === 0 ? `c${++nextCid}` : cids[op.pick % cids.length]!;
-                  if (!cids.includes(cid)) cids.push(cid);
-                  const d = await decide({
-                    type: 'reserve',
-                    eventId: `e${++ev}`,
-                    checkoutId: cid,
-                    userId: `u${op.user}`,
-                    lines: op.lines.map(([s, q]) => [skuName(s), q]),
-                    holdSeconds: op.hold,
-                  });
-                  if (d.status === 'reserved') held.push(cid);
-                  break;
-                }
-                case 'confirm':
-                case 'cancel':
-                case 'extend': {
-                  // Mostly one of the 4 most recent checkouts (so holds meet several events), else
-                  // one that never had a hold.
-                  const k = op.pick % (Math.min(held.length, 4) + 1);
-                  const cid = held[held.length - 1 - k] ?? 'never-reserved';
-                  const cmd: CheckoutCommand =
-                    op.t === 'extend'
-                      ? {
-                          type: 'extend',
-                          eventId: `e${++ev}`,
-                          checkoutId: cid,
-                          holdSeconds: op.hold,
-                        }
-                      : { type: op.t, eventId: `e${++ev}`, checkoutId: cid };
-                  await decide(cmd);
-                  break;
-                }
-                case 'expire': {
-                  const want = model.expireDue(now, op.limit);
-                  const got = await h.expireDue(now, op.limit);
-                  expect(got.expired.map((e) => e.eventId)).toEqual(want);
-                  expiredIds.push(...want);
-                  if (want.length) note('expire:expired:');
-                  break;
-                }
-                case 'restock':
-                  await admin({
-                    type: 'restock',
-                    eventId: `a${++ev}`,
-                    sku: SKUS[op.sku]!,
-                    qty: op.qty,
-                  });
-                  break;
-                case 'setLimit':
-                  await admin({
-                    type: 'set_limit',
-                    eventId: `a${++ev}`,
-                    sku: SKUS[op.sku]!,
-                    perUser: op.perUser,
-                  });
-                  break;
-                case 'dup': {
-                  if (sent.length === 0) break;
-                  const s = sent[op.pick % sent.length]!;
-                  if (s.kind === 'admin') {
-                    // Same event_id, possibly other content: still a duplicate.
-                    const cmd: AdminCommand =
-                      op.mutate && s.cmd.type === 'restock'
-                        ? { ...s.cmd, qty: s.cmd.qty + 5 }
-                        : s.cmd;
-                    const want = model.admin(cmd);
-                    expect(want).toBe('duplicate');
-                    expect(await h.admin(cmd, now)).toBe('duplicate');
-                  } else {
-                    const cmd: CheckoutCommand = op.mutate
-                      ? { ...s.cmd, checkoutId: `c${++nextCid}` }
+                break;
+              case 'dup': {
+                if (sent.length === 0) break;
+                const s = sent[op.pick % sent.length]!;
+                if (s.kind === 'admin') {
+                  // Same event_id, possibly other content: still a duplicate.
+                  const cmd: AdminCommand =
+                    op.mutate && s.cmd.type === 'restock'
+                      ? { ...s.cmd, qty: s.cmd.qty + 5 }
                       : s.cmd;
-                    const want = model.decide(cmd, now);
-                    expect(want).toEqual({ status: 'duplicate' });
-                    expect(await h.decide(cmd, now)).toEqual(want);
-                    note(`${cmd.type}:duplicate:`);
-                  }
-                  break;
+                  const want = model.admin(cmd);
+                  expect(want).toBe('duplicate');
+                  expect(await h.admin(cmd, now)).toBe('duplicate');
+                } else {
+                  const cmd: CheckoutCommand = op.mutate
+                    ? { ...s.cmd, checkoutId: `c${++nextCid}` }
+                    : s.cmd;
+                  const want = model.decide(cmd, now);
+                  expect(want).toEqual({ status: 'duplicate' });
+                  expect(await h.decide(cmd, now)).toEqual(want);
+                  note(`${cmd.type}:duplicate:`);
                 }
+                break;
               }
-              expect(await h.checkAll(op.t), `counters after ${op.t} @+${now - T0}`).toEqual(
-                model.stock,
-              );
             }
-
-            // Invariant 5: past every possible deadline, one sweep leaves no active hold.
-            now = Math.max(now, model.latestPossibleDeadline()) + 1;
-            const want = model.expireDue(now, 1_000_000);
-            const got = await h.expireDue(now, 1_000_000);
-            expect(got.expired.map((e) => e.eventId)).toEqual(want);
-            expiredIds.push(...want);
-            const final = await h.checkAll('final');
-            expect(final).toEqual(model.stock);
-            for (const [sku, c] of final)
-              expect(c.held, `held of ${sku} after the final sweep`).toBe(0);
-            expect((await h.due()).size).toBe(0);
-            const holds = await h.allHolds();
-            expect([...holds.values()].filter((x) => x.state === 'active')).toEqual([]);
-            expect(holds.size).toBe(model.holds.size);
-            for (const [cid, mh] of model.holds) expect(holds.get(cid)?.state, cid).toBe(mh.state);
-
-            // One outcome per decided event: the stream holds exactly the model's decisions.
-            const outs = await h.allOutcomes();
-            expect(outs.filter((o) => o.f.status === 'expired').map((o) => o.f.event_id)).toEqual(
-              expiredIds,
+            expect(await h.checkAll(op.t), `counters after ${op.t} @+${now - T0}`).toEqual(
+              model.stock,
             );
-            expect(new Set(outs.map((o) => o.f.event_id)).size).toBe(outs.length);
-          } finally {
-            h.close();
           }
-        },
-      ),
-      { numRuns: 40 },
+
+          // Invariant 5: past every possible deadline, one sweep leaves no active hold.
+          now = Math.max(now, model.latestPossibleDeadline()) + 1;
+          const want = model.expireDue(now, 1_000_000);
+          const got = await h.expireDue(now, 1_000_000);
+          expect(got.expired.map((e) => e.eventId)).toEqual(want);
+          expiredIds.push(...want);
+          const final = await h.checkAll('final');
+          expect(final).toEqual(model.stock);
+          for (const [sku, c] of final)
+            expect(c.held, `held of ${sku} after the final sweep`).toBe(0);
+          expect((await h.due()).size).toBe(0);
+          const holds = await h.allHolds();
+          expect([...holds.values()].filter((x) => x.state === 'active')).toEqual([]);
+          expect(holds.size).toBe(model.holds.size);
+          for (const [cid, mh] of model.holds) expect(holds.get(cid)?.state, cid).toBe(mh.state);
+
+          // One outcome per decided event: the stream holds exactly the model's decisions.
+          const outs = await h.allOutcomes();
+          expect(outs.filter((o) => o.f.status === 'expired').map((o) => o.f.event_id)).toEqual(
+            expiredIds,
+          );
+          expect(new Set(outs.map((o) => o.f.event_id)).size).toBe(outs.length);
+        } finally {
+          h.close();
+        }
+      }),
+      // Random runs explore; the pinned ones (drawn from a fixed seed, so the same every time)
+      // are known to reach every status and reason below, so that check cannot fail by chance
+      // (40 random runs once missed extend's hold_confirmed in CI).
+      {
+        numRuns: 30,
+        examples: fc.sample(fc.tuple(setupArb, opsArb), {
+          seed: COVERAGE_SEED,
+          numRuns: COVERAGE_RUNS,
+        }),
+      },
     );
-    expect(runs).toBeGreaterThanOrEqual(40);
-    // The generator must keep reaching every status and reason (each is seen ~10-100 times in
-    // 40 runs), else the property silently tests less than it claims.
+    expect(runs).toBeGreaterThanOrEqual(30);
+    // The generator must keep reaching every status and reason, else the property silently
+    // tests less than it claims. (If the arbitraries change, pick a seed that reaches them all.)
     const expected = [
       'reserve:reserved:',
       'reserve:rejected:out_of_stock',
