@@ -34,6 +34,13 @@ export class ShardKeys {
     readonly namespace: string,
     readonly shard: string,
   ) {
+    // The shard is the hash tag: the scripts read it back from the first {…} of a key (and so
+    // does Redis Cluster), so neither name may carry braces of its own. env.ts validates both
+    // for the services; this guards every other caller.
+    if (!/^[A-Za-z0-9_-]{1,32}$/.test(shard))
+      throw new Error(`invalid shard name ${JSON.stringify(shard)}`);
+    if (/[{}]/.test(namespace))
+      throw new Error(`a namespace may not contain { or }: ${JSON.stringify(namespace)}`);
     this.prefix = `${namespace}hf:{${shard}}:`;
   }
   /** ingest → reserver: normalised events. */

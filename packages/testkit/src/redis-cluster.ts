@@ -31,6 +31,12 @@ export interface StartRedisClusterOptions {
   replicasPerPrimary?: number;
   /** `--appendonly yes` on every node. Default false (no persistence at all). */
   appendonly?: boolean;
+  /**
+   * `--cluster-node-timeout` (ms): how long a primary may not answer before its replica takes
+   * over. Default 5000, so a busy 2-core CI machine does not fail a node over by mistake; a
+   * failover test passes a shorter one.
+   */
+  nodeTimeoutMs?: number;
 }
 
 export interface RedisClusterNode {
@@ -75,7 +81,7 @@ const PORT_MIN = 20000;
 const PORT_SPAN = 2768;
 const BUS_OFFSET = 10000;
 const DIR_PREFIX = 'holdfast-redis-cluster-';
-const NODE_TIMEOUT_MS = 2000;
+const NODE_TIMEOUT_MS = 5000;
 const PING_TIMEOUT_MS = 10_000;
 const CREATE_TIMEOUT_MS = 60_000;
 const READY_TIMEOUT_MS = 30_000;
@@ -115,7 +121,8 @@ export async function startRedisCluster(
   try {
     await c.saveOwner();
     const total = primaries * (1 + replicas);
-    for (let i = 0; i < total; i++) await c.startNode(opts.appendonly ?? false);
+    for (let i = 0; i < total; i++)
+      await c.startNode(opts.appendonly ?? false, opts.nodeTimeoutMs ?? NODE_TIMEOUT_MS);
     phase = 'redis-cli --cluster create';
     await c.create(replicas);
     phase = 'waiting for the cluster to be ready';
@@ -168,19 +175,22 @@ class ClusterProcesses implements RedisCluster {
   }
 
   /** Starts one node on free ports, retrying on ports someone else took meanwhile. */
-  async startNode(appendonly: boolean): Promise<void> {
+  async startNode(appendonly: boolean, nodeTimeoutMs: number): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       const port = await freeClusterPort();
-      const np = await this.spawnNode(port, appendonly);
+      const np = await this.spawnNode(port, appendonly, nodeTimeoutMs);
       const state = await waitFor(
         async () => {
           if (hasExited(np.proc)) return 'exited' as const;
-          return (await command(port, ['PING'])) === 'PONG' && ('ready' as const);
+          // Our process, not another server that took the port after the bind test.
+          const info = await command(port, ['INFO', 'server']);
+          const pid = typeof info === 'string' ? /process_id:(\d+)/.exec(info)?.[1] : undefined;
+          return pid !== undefined && Number(pid) === np.proc.pid && ('ready' as const);
         },
         {
           timeoutMs: PING_TIMEOUT_MS,
           intervalMs: POLL_MS,
-          what: `redis-server on ${port} to answer PING`,
+          what: `redis-server on ${port} to answer (as our process)`,
         },
       );
       if (state === 'ready') return;
@@ -194,7 +204,11 @@ class ClusterProcesses implements RedisCluster {
     }
   }
 
-  private async spawnNode(port: number, appendonly: boolean): Promise<NodeProcess> {
+  private async spawnNode(
+    port: number,
+    appendonly: boolean,
+    nodeTimeoutMs: number,
+  ): Promise<NodeProcess> {
     const dir = join(this.dir, `node-${port}`);
     await mkdir(dir);
     // The issue's command line (`--daemonize no` keeps the node our child), plus no 5 s wait
@@ -205,7 +219,7 @@ class ClusterProcesses implements RedisCluster {
       '--bind', HOST,
       '--cluster-enabled', 'yes',
       '--cluster-config-file', 'nodes.conf',
-      '--cluster-node-timeout', String(NODE_TIMEOUT_MS),
+      '--cluster-node-timeout', String(nodeTimeoutMs),
       '--appendonly', appendonly ? 'yes' : 'no',
       '--save', '',
       '--dir', dir,
@@ -434,7 +448,11 @@ class ClusterProcesses implements RedisCluster {
   /** Last resort on process 'exit' (synchronous only). */
   killNow(): void {
     for (const { proc } of this.procs.values()) if (!hasExited(proc)) proc.kill('SIGKILL');
-    rmSync(this.dir, { recursive: true, force: true });
+    try {
+      rmSync(this.dir, { recursive: true, force: true });
+    } catch {
+      /* the next start reaps what is left (owner.json) */
+    }
   }
 }
 

@@ -22,7 +22,7 @@ describe.sequential('startRedisCluster', () => {
 
   beforeAll(async () => {
     const t0 = Date.now();
-    cluster = await startRedisCluster();
+    cluster = await startRedisCluster({ nodeTimeoutMs: 2000 });
     console.log(`cluster of ${cluster.nodes.length} nodes started in ${Date.now() - t0} ms`);
     client = new Cluster(cluster.startupNodes);
   });
