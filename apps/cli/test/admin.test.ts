@@ -133,11 +133,14 @@ describe('holdfast without a reserver', () => {
   });
 
   it('demo and bench are subcommands that hand their arguments to their own packages', async () => {
-    const [demoHelp, benchHelp, badDemo, badBench] = await Promise.all([
+    const [demoHelp, benchHelp, badDemo, badBench, dashDemo, dashBench] = await Promise.all([
       runCli(['demo', '--help'], env.env),
       runCli(['bench', '--help'], env.env),
       runCli(['demo', '--buyers', 'lots'], env.env),
       runCli(['bench', '--no-such-option'], env.env),
+      // What `pnpm demo -- …` / `pnpm bench -- …` run: the `--` pnpm passes on is dropped.
+      runCli(['demo', '--', '--buyers', 'lots'], env.env),
+      runCli(['bench', '--', '--help'], env.env),
     ]);
     // Their own help (not the CLI's one-line description), exit 0.
     expect(demoHelp.code).toBe(0);
@@ -148,6 +151,10 @@ describe('holdfast without a reserver', () => {
     expect(badDemo.code).toBe(2);
     expect(badDemo.stderr).toMatch(/--buyers/);
     expect(badBench.code).toBe(2);
+    expect(dashDemo.code).toBe(2);
+    expect(dashDemo.stderr).toMatch(/--buyers/);
+    expect(dashBench.code).toBe(0);
+    expect(dashBench.stdout).toMatch(/--scenarios?/);
   });
 
   it('help exits 0, an unknown command 2', async () => {

@@ -9,8 +9,19 @@ import { Command, CommanderError } from 'commander';
 import { EXIT } from '@holdfast/shared/tools';
 import { DEMO_DESCRIPTION, DEMO_HELP_AFTER, declareDemoOptions, demoOptions } from './options.js';
 
+/**
+ * `pnpm demo -- --buyers 50000` runs `holdfast demo -- --buyers 50000` (pnpm passes the `--`
+ * on): the demo takes no operands, so a `--` only separates pnpm's arguments and is dropped
+ * (the benchmark's command does the same).
+ */
+class DemoCommand extends Command {
+  override parseOptions(argv: string[]) {
+    return super.parseOptions(argv.filter((a) => a !== '--'));
+  }
+}
+
 export function demoCommand(setCode: (code: number) => void): Command {
-  const cmd = new Command('demo')
+  const cmd = new DemoCommand('demo')
     .summary('the flash-sale simulation (see `holdfast demo --help`)')
     .description(DEMO_DESCRIPTION)
     // Usage errors and --help throw CommanderError (exit code 2 / 0) instead of exiting.
