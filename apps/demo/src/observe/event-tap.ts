@@ -6,7 +6,8 @@
  */
 import { createRedis, type Keys, type Redis } from '@holdfast/shared';
 import { retrying } from './retry.js';
-import { groupInfo, idMs, type XReadReply } from './stream-info.js';
+import { groupBacklogs } from '@holdfast/shared/inspect';
+import { idMs, type XReadReply } from './stream-info.js';
 
 export const TAP_GROUP = 'demo-latency';
 
@@ -73,7 +74,8 @@ export class EventTap {
 
   /** Undelivered entries of the tap's group (0 = it has seen everything XADDed so far). */
   async lag(redis: Redis): Promise<number> {
-    return (await groupInfo(redis, this.keys.streams.events, TAP_GROUP))?.lag ?? 0;
+    const groups = await groupBacklogs(redis, this.keys.streams.events);
+    return groups.find((g) => g.name === TAP_GROUP)?.lag ?? 0;
   }
 
   /** Stops reading and removes the group (so it does not pin the stream afterwards). */

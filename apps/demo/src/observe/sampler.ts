@@ -5,13 +5,13 @@
  * runs (from holdfast:audit).
  */
 import { toFields, type Keys, type Redis } from '@holdfast/shared';
-import { backlog, readAllStock, type StockRow } from '@holdfast/shared/inspect';
+import { backlog, groupBacklog, readAllStock, type StockRow } from '@holdfast/shared/inspect';
 import { breaksStockRules, type SampledRow } from '../check/stock-rules.js';
 import { HOT_SKU } from '../crowd/skus.js';
 import type { EventTap } from './event-tap.js';
 import { scrapeCounter } from './metrics-scrape.js';
 import type { OutcomeTap } from './outcome-tap.js';
-import { entriesAdded, groupBacklog, idMs } from './stream-info.js';
+import { entriesAdded, idMs } from './stream-info.js';
 
 export interface Sample {
   /** ms since the crowd started. */

@@ -1,29 +1,9 @@
 /**
- * Per-group figures of a stream (@holdfast/shared/inspect's `backlog` sums every group; the
- * demo needs one group at a time: checkout:events also carries the demo's own tap group).
+ * Stream figures of the demo's own: entries ever added, and entry-id times. (Per-group backlogs
+ * come from @holdfast/shared/inspect: checkout:events also carries the demo's own tap group, so
+ * the demo reads one group at a time.)
  */
 import { toObject, type Redis } from '@holdfast/shared';
-
-/** Pending and undelivered (lag) entries of one group; undefined when there is no such group. */
-export async function groupInfo(
-  redis: Redis,
-  stream: string,
-  group: string,
-): Promise<{ pending: number; lag: number } | undefined> {
-  const groups = (await redis.xinfo('GROUPS', stream)) as unknown[][];
-  for (const g of groups) {
-    const info = toObject(g);
-    if (info.name === group)
-      return { pending: Number(info.pending ?? 0), lag: Number(info.lag || 0) };
-  }
-  return undefined;
-}
-
-/** Lag + pending of one group of a stream (0 when the stream or group does not exist yet). */
-export async function groupBacklog(redis: Redis, stream: string, group: string): Promise<number> {
-  const g = await groupInfo(redis, stream, group).catch(() => undefined);
-  return g ? g.pending + g.lag : 0;
-}
 
 /** Entries ever added to a stream (trimming does not lower it; 0 when it does not exist). */
 export async function entriesAdded(redis: Redis, stream: string): Promise<number> {

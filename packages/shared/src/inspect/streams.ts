@@ -37,15 +37,37 @@ export async function xaddMany(redis: Redis, stream: string, entries: Fields[]):
   return ids;
 }
 
-/** Group pending + lag of a stream's groups (0 when drained). */
-export async function backlog(redis: Redis, stream: string): Promise<number> {
-  const groups = (await redis.xinfo('GROUPS', stream).catch(() => [])) as unknown[][];
-  let n = 0;
-  for (const g of groups) {
+export interface GroupBacklog {
+  name: string;
+  /** Delivered to a consumer, not acknowledged yet. */
+  pending: number;
+  /** Not delivered yet (XINFO's `lag`; counted 0 when Redis cannot tell). */
+  lag: number;
+}
+
+/** Pending and undelivered entries of every consumer group of a stream (XINFO GROUPS). */
+export async function groupBacklogs(redis: Redis, stream: string): Promise<GroupBacklog[]> {
+  const groups = (await redis.xinfo('GROUPS', stream)) as unknown[][];
+  return groups.map((g) => {
     const info = toObject(g);
-    n += Number(info.pending ?? 0) + Number(info.lag ?? 0);
-  }
-  return n;
+    return {
+      name: String(info.name),
+      pending: Number(info.pending ?? 0),
+      lag: Number(info.lag ?? 0),
+    };
+  });
+}
+
+/** Group pending + lag of a stream's groups (0 when drained, or when there is no stream). */
+export async function backlog(redis: Redis, stream: string): Promise<number> {
+  const groups = await groupBacklogs(redis, stream).catch(() => []);
+  return groups.reduce((n, g) => n + g.pending + g.lag, 0);
+}
+
+/** Pending + lag of one group of a stream (0 when the stream or the group does not exist). */
+export async function groupBacklog(redis: Redis, stream: string, group: string): Promise<number> {
+  const g = (await groupBacklogs(redis, stream).catch(() => [])).find((x) => x.name === group);
+  return g ? g.pending + g.lag : 0;
 }
 
 /** Every stream of the pipeline drained: nothing pending, nothing undelivered. */
