@@ -10,6 +10,7 @@
  */
 import { createRedis, deleteNamespace, GROUPS, type Keys, type Redis } from '@holdfast/shared';
 import type { RunningService } from '@holdfast/fleet';
+import { dropDatabase } from '@holdfast/shared/mysql';
 import { checkFleet, type FleetChecks } from './fleet-checks.js';
 import { latencyTimeline, readOutcomes, sendSpan, type OutcomeTally } from './fleet-outcomes.js';
 import {
@@ -27,14 +28,7 @@ import {
   stopServices,
   waitUntil,
 } from './fleet-services.js';
-import {
-  createDatabase,
-  dropDatabase,
-  freshNamespace,
-  groupBacklog,
-  randomId,
-  redisNowMs,
-} from './infra.js';
+import { freshDatabase, freshNamespace, groupBacklog, randomId, redisNowMs } from './infra.js';
 import { loadNow } from './machine.js';
 import type { BenchOptions } from './options.js';
 import {
@@ -112,7 +106,7 @@ export async function runFleet(
 async function prepareRun(sc: Scenario, o: BenchOptions, fo: FleetRunOptions): Promise<FleetRun> {
   const { namespace, keys } = freshNamespace(`a${sc.id}`);
   const db = `hf_bench_${randomId()}`;
-  const mysqlUrl = await createDatabase(o.mysqlUrl, db);
+  const mysqlUrl = await freshDatabase(o.mysqlUrl, db);
   return {
     sc,
     o,

@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Keys, parseEnv, toObject, type Redis } from '@holdfast/shared';
-import { createMysqlPool } from '@holdfast/shared/mysql';
+import { createDatabase, dropDatabase } from '@holdfast/shared/mysql';
 import { gateConfig, reserverEnv } from '@holdfast/reserver';
 
 /** Random hex for the names of a run's namespace and databases. */
@@ -17,31 +17,10 @@ export function defaultGateConfig() {
   return gateConfig(parseEnv(reserverEnv, {}));
 }
 
-/** `mysql://…/<db>` on the same server as `url`. */
-export function withDatabase(url: string, db: string): string {
-  const u = new URL(url);
-  u.pathname = `/${db}`;
-  return u.toString();
-}
-
-export async function createDatabase(serverUrl: string, db: string): Promise<string> {
-  const c = createMysqlPool(serverUrl, { database: null, connectionLimit: 1 });
-  try {
-    await c.query(`DROP DATABASE IF EXISTS \`${db}\``);
-    await c.query(`CREATE DATABASE \`${db}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
-  } finally {
-    await c.end();
-  }
-  return withDatabase(serverUrl, db);
-}
-
-export async function dropDatabase(serverUrl: string, db: string): Promise<void> {
-  const c = createMysqlPool(serverUrl, { database: null, connectionLimit: 1 });
-  try {
-    await c.query(`DROP DATABASE IF EXISTS \`${db}\``);
-  } finally {
-    await c.end();
-  }
+/** A new database for one run (one left by an earlier run of the same name dropped first). */
+export async function freshDatabase(serverUrl: string, db: string): Promise<string> {
+  await dropDatabase(serverUrl, db);
+  return createDatabase(serverUrl, db);
 }
 
 /** A fresh namespace (and its Keys) for one run; `deleteNamespace` (@holdfast/shared) drops it. */

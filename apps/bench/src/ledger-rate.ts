@@ -9,7 +9,8 @@ import { Gate, Keys, createRedis, deleteNamespace } from '@holdfast/shared';
 import { createMysqlPool, migrate } from '@holdfast/shared/mysql';
 import { sampleOf, startService } from '@holdfast/fleet';
 import { backlog } from '@holdfast/shared/inspect';
-import { defaultGateConfig, dropDatabase, randomId, withDatabase } from './infra.js';
+import { dropDatabase, withDatabase } from '@holdfast/shared/mysql';
+import { defaultGateConfig, randomId } from './infra.js';
 import { memoryMb } from './proc.js';
 
 const N = Number(process.argv[2] ?? 50_000);

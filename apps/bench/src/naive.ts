@@ -14,12 +14,13 @@
  */
 import {
   createMysqlPool,
+  dropDatabase,
   type Pool,
   type PoolConnection,
   type ResultSetHeader,
   type RowDataPacket,
 } from '@holdfast/shared/mysql';
-import { createDatabase, dropDatabase, randomId } from './infra.js';
+import { freshDatabase, randomId } from './infra.js';
 import { loadNow } from './machine.js';
 import { ProcessMonitor, benchProcess, serverProcesses } from './proc.js';
 import { addUnits } from './redis-checks.js';
@@ -154,7 +155,7 @@ export async function runNaive(
   const startedAt = new Date().toISOString();
   const loadavgStart = loadNow();
   const db = `hf_bench_naive_${randomId()}`;
-  const url = await createDatabase(o.mysqlUrl, db);
+  const url = await freshDatabase(o.mysqlUrl, db);
   const pool = createMysqlPool(url, {
     connectionLimit: o.bConnections,
     maxIdle: o.bConnections,

@@ -15,13 +15,8 @@ import type { Redis } from 'ioredis';
 import { createRedis, deleteNamespace } from '@holdfast/shared';
 // Brings the ProvidedContext typing (redisUrl, mysqlUrl) of the global setup into scope.
 import type {} from './global-setup.js';
-import {
-  createDatabase,
-  databaseUrl,
-  dropDatabase,
-  testDatabaseName,
-  testNamespace,
-} from './scratch.js';
+import { createDatabase, dropDatabase } from '@holdfast/shared/mysql';
+import { testDatabaseName, testNamespace } from './scratch.js';
 
 export interface RedisNamespace {
   url: string;
@@ -59,9 +54,9 @@ export const test = base.extend<HoldfastFixtures>({
   mysql: async ({}, use) => {
     const server = inject('mysqlUrl');
     const database = testDatabaseName();
-    await createDatabase(server, database);
+    const url = await createDatabase(server, database);
     try {
-      await use({ url: databaseUrl(server, database), database });
+      await use({ url, database });
     } finally {
       await dropDatabase(server, database);
     }

@@ -9,13 +9,8 @@ import { Redis } from 'ioredis';
 import type {} from './global-setup.js';
 import { deleteNamespace } from '@holdfast/shared';
 import { randomId } from './ids.js';
-import {
-  createDatabase,
-  databaseUrl,
-  dropDatabase,
-  testDatabaseName,
-  testNamespace,
-} from './scratch.js';
+import { createDatabase, dropDatabase, withDatabase } from '@holdfast/shared/mysql';
+import { testDatabaseName, testNamespace } from './scratch.js';
 
 export interface IsolatedEnv {
   redisUrl: string;
@@ -34,7 +29,7 @@ export async function isolatedEnv(opts: { mysql?: boolean } = {}): Promise<Isola
   const id = randomId();
   const namespace = testNamespace(id);
   const dbName = testDatabaseName(id);
-  const mysqlUrl = databaseUrl(baseMysql, dbName);
+  const mysqlUrl = withDatabase(baseMysql, dbName);
   if (opts.mysql !== false) await createDatabase(baseMysql, dbName);
   return {
     redisUrl,

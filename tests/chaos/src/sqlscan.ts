@@ -47,17 +47,6 @@ export const ALLOWED: Array<{ file: string; expr: string; reason: string }> = [
     reason:
       "SET clauses built in the same function from those constant column names and 'WHEN ? THEN ?' placeholders",
   },
-  {
-    file: 'packages/testkit/src/scratch.ts',
-    expr: 'database',
-    reason: 'test database: `hf_test_` + random hex (testDatabaseName), never outside input',
-  },
-  {
-    file: 'apps/bench/src/infra.ts',
-    expr: 'db',
-    reason:
-      'benchmark: hf_bench_<random hex> / hf_bench_naive_<random hex>, made up by the benchmark, never outside input',
-  },
 ];
 
 /**

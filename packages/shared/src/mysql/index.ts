@@ -21,4 +21,5 @@ export {
   type ResultSetHeader,
 } from './pool.js';
 export * from './migrate.js';
+export * from './databases.js';
 export * from './errors.js';

@@ -212,7 +212,8 @@ const SCHEMA_MIGRATIONS_DDL = `CREATE TABLE IF NOT EXISTS schema_migrations (
   PRIMARY KEY (version)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`;
 
-const quoteIdent = (s: string) => '`' + s.replace(/`/g, '``') + '`';
+/** A backtick-quoted MySQL identifier (backticks inside doubled), exact for any name. */
+export const quoteIdent = (s: string) => '`' + s.replace(/`/g, '``') + '`';
 
 /**
  * Applies pending migrations. Given a URL, creates the database it names when missing (on a
