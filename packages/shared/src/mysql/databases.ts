@@ -3,7 +3,7 @@
  * benchmark's and the tests'. Names are quoted exactly (quoteIdent), whatever they contain.
  */
 import { quoteIdent } from './migrate.js';
-import { createMysqlPool } from './pool.js';
+import { createMysqlPool, type Pool } from './pool.js';
 
 /** `url` with its database replaced by `database` (same server, user, options). */
 export function withDatabase(url: string, database: string): string {
@@ -12,13 +12,13 @@ export function withDatabase(url: string, database: string): string {
   return u.toString();
 }
 
-/** Runs one statement on the server of `serverUrl`, outside any database. */
-async function onServer(serverUrl: string, sql: string): Promise<void> {
-  const c = createMysqlPool(serverUrl, { database: null, connectionLimit: 1 });
+/** A one-connection pool on the server of `serverUrl`, outside any database, for `fn`. */
+async function onServer(serverUrl: string, fn: (pool: Pool) => Promise<unknown>): Promise<void> {
+  const pool = createMysqlPool(serverUrl, { database: null, connectionLimit: 1 });
   try {
-    await c.query(sql);
+    await fn(pool);
   } finally {
-    await c.end();
+    await pool.end();
   }
 }
 
@@ -27,13 +27,14 @@ async function onServer(serverUrl: string, sql: string): Promise<void> {
  * Fails if it exists.
  */
 export async function createDatabase(serverUrl: string, database: string): Promise<string> {
-  await onServer(
-    serverUrl,
-    `CREATE DATABASE ${quoteIdent(database)} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`,
+  await onServer(serverUrl, (pool) =>
+    pool.query(`CREATE DATABASE ${quoteIdent(database)} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`),
   );
   return withDatabase(serverUrl, database);
 }
 
 export async function dropDatabase(serverUrl: string, database: string): Promise<void> {
-  await onServer(serverUrl, `DROP DATABASE IF EXISTS ${quoteIdent(database)}`);
+  await onServer(serverUrl, (pool) =>
+    pool.query(`DROP DATABASE IF EXISTS ${quoteIdent(database)}`),
+  );
 }
