@@ -31,7 +31,8 @@ Configuration (environment, as for the services):
   REDIS_URL            default redis://127.0.0.1:6379
   MYSQL_URL            default mysql://root@127.0.0.1:3306/holdfast
   HOLDFAST_NAMESPACE   prefix of every Redis name (default empty)
-  HOLDFAST_SHARD       default main
+  HOLDFAST_SHARDS      the deployment's shards, comma-separated (default main)
+  REDIS_CLUSTER_NODES  host:port seeds of a Redis Cluster (default: the one Redis at REDIS_URL)
 
 Exit codes: 0 ok · 1 operation failed or found problems · 2 usage or configuration error`;
 

@@ -117,9 +117,9 @@ describe('holdfast without a reserver', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/REDIS_URL/);
     expect(r.stderr).not.toMatch(/hunter2/);
-    const s = await runCli(['dlq', 'list'], { ...env.env, HOLDFAST_SHARD: 'no spaces' });
+    const s = await runCli(['dlq', 'list'], { ...env.env, HOLDFAST_SHARDS: 'no spaces' });
     expect(s.code).toBe(2);
-    expect(s.stderr).toMatch(/HOLDFAST_SHARD/);
+    expect(s.stderr).toMatch(/HOLDFAST_SHARDS/);
   });
 
   it('an unreachable Redis exits 1 with one line and no password', async () => {

@@ -40,7 +40,8 @@ Where it runs (environment, as for the services):
   MYSQL_URL            default mysql://root@127.0.0.1:3306/holdfast_demo, dropped and recreated;
                        a database you name must have no books yet (holdfast_demo is always
                        recreated)
-  HOLDFAST_SHARD       default main
+  HOLDFAST_SHARDS      the deployment's shards, comma-separated (default main)
+  REDIS_CLUSTER_NODES  host:port seeds of a Redis Cluster (default: the one Redis at REDIS_URL)
 
 Writes <out>/demo-<timestamp>/{report.json,report.html,fleet.log}.
 Exit codes: 0 every invariant holds · 1 an invariant failed or the run failed · 2 usage or

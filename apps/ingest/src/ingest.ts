@@ -2,13 +2,16 @@
  * ingest: takes producers' entries from checkout:events, validates them against the contract,
  * dead-letters what is invalid, and forwards each new event_id to the reserver's inbound stream
  * in the same atomic step that records it (forwardMany-2.lua), so a crash between the two can
- * neither lose nor double an event. A duplicate event_id has no effect.
+ * neither lose nor double an event. A duplicate event_id has no effect. With several shards each
+ * event first gets its shard (router.ts) and goes to that shard's inbound stream.
  */
 import type { Redis } from '@holdfast/shared';
 import {
   GROUPS,
   Keys,
+  Placement,
   StreamWorker,
+  redisTarget,
   createRedis,
   fault,
   encodeInternalEvent,
@@ -21,15 +24,19 @@ import {
   type Logger,
   type Registry,
   type Service,
+  type CheckoutEvent,
   type StreamEntry,
 } from '@holdfast/shared';
 import type { IngestConfig } from './config.js';
+import { Router } from './router.js';
 
 export class Ingest implements Service {
   private readonly redis: Redis;
   private readonly blocking: Redis;
   private readonly worker: StreamWorker;
   private readonly keys: Keys;
+  private readonly placement: Placement;
+  private readonly router: Router;
   private readonly metrics: ReturnType<typeof workerMetrics>;
 
   constructor(
@@ -37,9 +44,12 @@ export class Ingest implements Service {
     private readonly log: Logger,
     registry: Registry,
   ) {
-    this.keys = new Keys(cfg.HOLDFAST_NAMESPACE, cfg.HOLDFAST_SHARD);
-    this.redis = createRedis(cfg.REDIS_URL, { name: 'holdfast-ingest' });
-    this.blocking = createRedis(cfg.REDIS_URL, { name: 'holdfast-ingest-read', blocking: true });
+    this.keys = new Keys(cfg.HOLDFAST_NAMESPACE, cfg.HOLDFAST_SHARDS);
+    const target = redisTarget(cfg);
+    this.redis = createRedis(target, { name: 'holdfast-ingest' });
+    this.blocking = createRedis(target, { name: 'holdfast-ingest-read', blocking: true });
+    this.placement = new Placement(this.redis, this.keys);
+    this.router = new Router(this.redis, this.keys, this.placement, cfg.DEDUPE_TTL_SECONDS);
     this.metrics = workerMetrics(registry);
     this.worker = new StreamWorker({
       redis: this.redis,
@@ -57,9 +67,7 @@ export class Ingest implements Service {
 
   async handle(entries: StreamEntry[], log: Logger): Promise<EntryResult[]> {
     const results: EntryResult[] = new Array(entries.length);
-    const sk = this.keys.shard();
-    const args: Array<string | number> = [this.cfg.DEDUPE_TTL_SECONDS];
-    const queued: Array<{ index: number; type: string }> = [];
+    const valid: Array<{ index: number; ev: CheckoutEvent; srcId: string }> = [];
     entries.forEach((e, index) => {
       const v = validateCheckoutEvent(e.fields);
       if (!v.ok) {
@@ -67,34 +75,57 @@ export class Ingest implements Service {
         this.metrics.processed.inc({ type: 'invalid', status: 'dead_letter' });
         return;
       }
-      args.push(v.value.eventId, encodeInternalEvent(v.value, e.id));
-      queued.push({ index, type: v.value.type });
+      valid.push({ index, ev: v.value, srcId: e.id });
     });
-    if (queued.length) {
-      // The whole batch in one call (forwardMany-2.lua): each event is still recorded and
-      // forwarded atomically. If the call fails, every entry stays pending and is retried.
-      let forwarded: number[];
-      try {
-        forwarded = await runScript<number[]>(
-          this.redis,
-          'forwardMany',
-          [sk.inbound, sk.prefix],
-          args,
-        );
-      } catch (err) {
-        log.warn({ err, entries: queued.length }, 'forward failed; will be retried');
-        for (const { index } of queued) results[index] = { kind: 'retry' };
-        return results;
-      }
-      fault('ingest.after_forward');
-      queued.forEach(({ index, type }, i) => {
-        results[index] = { kind: 'ack' };
-        this.metrics.processed.inc({
-          type,
-          status: forwarded[i] === 1 ? 'forwarded' : 'duplicate',
-        });
-      });
+    if (!valid.length) return results;
+    const retryAll = (err: unknown, what: string) => {
+      log.warn({ err, entries: valid.length }, `${what} failed; will be retried`);
+      for (const { index } of valid) results[index] ??= { kind: 'retry' };
+      return results;
+    };
+    let routes;
+    try {
+      routes = await this.router.route(valid.map((v) => v.ev));
+    } catch (err) {
+      return retryAll(err, 'routing');
     }
+    // One forwardMany call per shard (one slot each), the shards in parallel. Each event is
+    // still recorded and forwarded atomically; if a shard's call fails, its entries stay pending.
+    const byShard = new Map<string, { args: Array<string | number>; items: typeof valid }>();
+    valid.forEach((v, i) => {
+      const route = routes[i]!;
+      let group = byShard.get(route.shard);
+      if (!group)
+        byShard.set(route.shard, (group = { args: [this.cfg.DEDUPE_TTL_SECONDS], items: [] }));
+      group.args.push(v.ev.eventId, encodeInternalEvent(v.ev, v.srcId, route.lineShards));
+      group.items.push(v);
+    });
+    await Promise.all(
+      [...byShard].map(async ([shard, group]) => {
+        const sk = this.keys.shard(shard);
+        let forwarded: number[];
+        try {
+          forwarded = await runScript<number[]>(
+            this.redis,
+            'forwardMany',
+            [sk.inbound, sk.prefix],
+            group.args,
+          );
+        } catch (err) {
+          log.warn({ err, shard, entries: group.items.length }, 'forward failed; will be retried');
+          for (const { index } of group.items) results[index] = { kind: 'retry' };
+          return;
+        }
+        fault('ingest.after_forward');
+        group.items.forEach(({ index, ev }, i) => {
+          results[index] = { kind: 'ack' };
+          this.metrics.processed.inc({
+            type: ev.type,
+            status: forwarded[i] === 1 ? 'forwarded' : 'duplicate',
+          });
+        });
+      }),
+    );
     return results;
   }
 

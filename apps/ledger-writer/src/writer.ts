@@ -15,6 +15,8 @@ import {
   StreamWorker,
   createRedis,
   fault,
+  redisTarget,
+  servedShards,
   uniqueConsumerName,
   workerSettings,
   workerMetrics,
@@ -50,11 +52,18 @@ const REFUSED_RETRY: RetryPolicy = {
 /** Thrown inside settleRefused()'s retry loop while some change is still refused. */
 class StillRefused extends Error {}
 
+/** One shard's ledger stream and the worker that drains it (each with its own blocking client). */
+interface ShardLane {
+  shard: string;
+  worker: StreamWorker;
+  blocking: Redis;
+}
+
 export class LedgerWriter implements Service {
   private readonly redis: Redis;
-  private readonly blocking: Redis;
   private readonly pool: Pool;
-  private readonly worker: StreamWorker;
+  /** Every served shard's ledger drains into the one MySQL (change ids are unique across shards). */
+  private readonly lanes: ShardLane[];
   private readonly keys: Keys;
   private readonly pacer: Pacer;
   private readonly lm: LedgerMetrics;
@@ -70,31 +79,43 @@ export class LedgerWriter implements Service {
     private readonly log: Logger,
     registry: Registry,
   ) {
-    this.keys = new Keys(cfg.HOLDFAST_NAMESPACE, cfg.HOLDFAST_SHARD);
-    this.redis = createRedis(cfg.REDIS_URL, { name: 'holdfast-ledger-writer' });
-    this.blocking = createRedis(cfg.REDIS_URL, {
-      name: 'holdfast-ledger-writer-read',
-      blocking: true,
-    });
+    this.keys = new Keys(cfg.HOLDFAST_NAMESPACE, cfg.HOLDFAST_SHARDS);
+    const target = redisTarget(cfg);
+    this.redis = createRedis(target, { name: 'holdfast-ledger-writer' });
     this.pool = createMysqlPool(cfg.MYSQL_URL, { connectionLimit: cfg.MYSQL_POOL_SIZE });
     this.pacer = new Pacer(cfg.LEDGER_MAX_ROWS_PER_SECOND);
     this.lm = ledgerMetrics(registry);
     this.batchRetry = { attempts: Infinity, baseMs: 50, capMs: cfg.RETRY_MAX_MS, jitter: 'full' };
-    this.worker = new StreamWorker({
-      redis: this.redis,
-      blocking: this.blocking,
-      stream: this.keys.shard().ledger,
-      group: GROUPS.ledgerWriter,
-      consumer: uniqueConsumerName('ledger-writer', cfg.CONSUMER_NAME),
-      deadStream: this.keys.streams.dead,
-      ...workerSettings(cfg),
-      log,
-      metrics: workerMetrics(registry),
-      handle: (entries, l) => this.handle(entries, l),
+    const wm = workerMetrics(registry);
+    const consumer = uniqueConsumerName('ledger-writer', cfg.CONSUMER_NAME);
+    this.lanes = servedShards(cfg).map((shard) => {
+      const blocking = createRedis(target, {
+        name: `holdfast-ledger-writer-read-${shard}`,
+        blocking: true,
+      });
+      const lane: ShardLane = { shard, blocking, worker: undefined as unknown as StreamWorker };
+      lane.worker = new StreamWorker({
+        redis: this.redis,
+        blocking,
+        stream: this.keys.shard(shard).ledger,
+        group: GROUPS.ledgerWriter,
+        consumer,
+        deadStream: this.keys.streams.dead,
+        ...workerSettings(cfg),
+        log: log.child({ shard }),
+        metrics: wm,
+        handle: (entries, l) => this.handle(entries, l, lane),
+      });
+      return lane;
     });
   }
 
-  async handle(entries: StreamEntry[], log: Logger): Promise<EntryResult[]> {
+  /** One batch of a shard's ledger (by default the first served shard's). */
+  async handle(
+    entries: StreamEntry[],
+    log: Logger,
+    lane: ShardLane = this.lanes[0]!,
+  ): Promise<EntryResult[]> {
     const results: EntryResult[] = new Array(entries.length);
     const valid: Array<{ index: number; entry: LedgerEntry }> = [];
     const deliveries = new Map(entries.map((e) => [e.id, e.deliveries]));
@@ -106,6 +127,7 @@ export class LedgerWriter implements Service {
     });
     if (valid.length) {
       const out = await this.applyWithRetry(
+        lane,
         valid.map((v) => v.entry),
         log,
         deliveries,
@@ -117,14 +139,15 @@ export class LedgerWriter implements Service {
 
   /** Applies a batch, retrying transient failures; isolates an entry MySQL refuses for good. */
   private async applyWithRetry(
+    lane: ShardLane,
     entries: LedgerEntry[],
     log: Logger,
     deliveries: Map<string, number>,
   ): Promise<EntryResult[]> {
     try {
-      return await retry(this.batchRetry, () => this.applyOnce(entries, log, deliveries), {
+      return await retry(this.batchRetry, () => this.applyOnce(lane, entries, log, deliveries), {
         retryable: isRetryableMysqlError,
-        stopped: () => this.worker.stopRequested,
+        stopped: () => lane.worker.stopRequested,
         onRetry: async ({ reason, attempt, delayMs, error }) => {
           this.lm.retries.inc({ reason });
           if (reason === 'connection') this.mysqlHealthy = false;
@@ -138,7 +161,7 @@ export class LedgerWriter implements Service {
             },
             'ledger batch retry',
           );
-          await this.worker.touch(entries.map((e) => e.streamId)).catch(() => {});
+          await lane.worker.touch(entries.map((e) => e.streamId)).catch(() => {});
         },
       });
     } catch (err) {
@@ -152,21 +175,22 @@ export class LedgerWriter implements Service {
       // Split to find the entry MySQL refuses; the others still go through.
       const mid = Math.ceil(entries.length / 2);
       return [
-        ...(await this.applyWithRetry(entries.slice(0, mid), log, deliveries)),
-        ...(await this.applyWithRetry(entries.slice(mid), log, deliveries)),
+        ...(await this.applyWithRetry(lane, entries.slice(0, mid), log, deliveries)),
+        ...(await this.applyWithRetry(lane, entries.slice(mid), log, deliveries)),
       ];
     }
   }
 
   /** One paced attempt at the batch, then what becomes of the changes MySQL refused. */
   private async applyOnce(
+    lane: ShardLane,
     entries: LedgerEntry[],
     log: Logger,
     deliveries: Map<string, number>,
   ): Promise<EntryResult[]> {
     await this.pacer.take(entries.reduce((n, e) => n + e.lines.length, 0));
     const end = this.lm.writeLatency.startTimer();
-    const res = await applyLedgerBatch(this.pool, this.keys.defaultShard, entries, {
+    const res = await applyLedgerBatch(this.pool, lane.shard, entries, {
       onRetry: (label) => this.lm.retries.inc({ reason: label }),
       beforeCommit: () => fault('ledger.before_commit'),
     });
@@ -177,7 +201,7 @@ export class LedgerWriter implements Service {
     this.lm.rowsWritten.inc(res.rowsWritten);
     const refused = new Map(res.incidents.map((i) => [i.changeId, i]));
     if (!refused.size) return entries.map(() => ({ kind: 'ack' }) as const);
-    return await this.settleRefused(entries, refused, log, deliveries);
+    return await this.settleRefused(lane, entries, refused, log, deliveries);
   }
 
   /**
@@ -188,6 +212,7 @@ export class LedgerWriter implements Service {
    * incident.
    */
   private async settleRefused(
+    lane: ShardLane,
     entries: LedgerEntry[],
     refused: Map<string, LedgerIncident>,
     log: Logger,
@@ -202,7 +227,7 @@ export class LedgerWriter implements Service {
         async (attempt) => {
           if (attempt > 1) {
             const again = entries.filter((e) => still.has(e.changeId));
-            const res = await applyLedgerBatch(this.pool, this.keys.defaultShard, again, {
+            const res = await applyLedgerBatch(this.pool, lane.shard, again, {
               onRetry: (label) => this.lm.retries.inc({ reason: label }),
             });
             this.lm.rowsWritten.inc(res.rowsWritten);
@@ -212,7 +237,7 @@ export class LedgerWriter implements Service {
         },
         {
           retryable: (err) => err instanceof StillRefused && 'refused',
-          stopped: () => this.worker.stopRequested,
+          stopped: () => lane.worker.stopRequested,
         },
       );
     } catch (err) {
@@ -252,17 +277,22 @@ export class LedgerWriter implements Service {
 
   async start(): Promise<void> {
     await migrate(this.cfg.MYSQL_URL, this.log);
-    await this.worker.start();
+    for (const lane of this.lanes) await lane.worker.start();
   }
 
   async stop(): Promise<void> {
-    await this.worker.stop();
-    await Promise.allSettled([this.redis.quit(), this.blocking.quit(), this.pool.end()]);
+    await Promise.allSettled(this.lanes.map((l) => l.worker.stop()));
+    await Promise.allSettled([
+      this.redis.quit(),
+      this.pool.end(),
+      ...this.lanes.map((l) => l.blocking.quit()),
+    ]);
   }
 
   health(): string | null {
     if (this.redis.status !== 'ready') return `redis ${this.redis.status}`;
     if (!this.mysqlHealthy) return 'mysql unreachable (retrying)';
-    return this.worker.running ? null : 'worker stopped';
+    const stopped = this.lanes.filter((l) => !l.worker.running).map((l) => l.shard);
+    return stopped.length ? `worker stopped (shard ${stopped.join(', ')})` : null;
   }
 }

@@ -2,6 +2,7 @@ export { Reconciler } from './reconciler.js';
 export {
   reconcileAll,
   reconcileShard,
+  shardOfBooks,
   type ReconcileReport,
   type SkuVariance,
 } from './reconcile.js';

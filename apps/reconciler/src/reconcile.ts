@@ -85,12 +85,24 @@ async function readRange(
   }
 }
 
+/**
+ * Which shard each SKU of the books belongs to: its recorded placement, else the placement
+ * function's (a SKU MySQL knows but Redis lost entirely still has a shard to be reported on).
+ */
+export async function shardOfBooks(redis: Redis, keys: Keys): Promise<(sku: string) => string> {
+  if (keys.allShards.length === 1) return () => keys.defaultShard;
+  const placed = new Map(Object.entries(await redis.hgetall(keys.streams.placement)));
+  return (sku) => placed.get(sku) ?? keys.defaultShardOf(sku);
+}
+
 export async function reconcileShard(
   redis: Redis,
   pool: Pool,
   keys: Keys,
   shard: string,
+  shardOf?: (sku: string) => string,
 ): Promise<ReconcileReport> {
+  const owner = shardOf ?? (await shardOfBooks(redis, keys));
   const t0 = Date.now();
   const sk = keys.shard(shard);
   // 1. Redis snapshot.
@@ -126,6 +138,8 @@ export async function reconcileShard(
       'SELECT sku, total, available, held, sold FROM inventory_stock',
     );
     for (const r of stock) {
+      // One MySQL holds every shard's books: this shard answers for its own SKUs only.
+      if (owner(String(r.sku)) !== shard) continue;
       books.set(String(r.sku), [
         Number(r.total),
         Number(r.available),
@@ -203,6 +217,8 @@ export async function reconcileAll(
   keys: Keys,
 ): Promise<ReconcileReport[]> {
   const out: ReconcileReport[] = [];
-  for (const shard of keys.allShards) out.push(await reconcileShard(redis, pool, keys, shard));
+  const owner = await shardOfBooks(redis, keys);
+  for (const shard of keys.allShards)
+    out.push(await reconcileShard(redis, pool, keys, shard, owner));
   return out;
 }

@@ -10,6 +10,7 @@ import { Queue, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import {
   Keys,
   createRedis,
+  redisTarget,
   type Logger,
   type Redis,
   type Registry,
@@ -44,6 +45,7 @@ export class Reconciler implements Service {
   private readonly m: ReconcilerMetrics;
   private queue: Queue | undefined;
   private worker: Worker | undefined;
+  private bullClient: Redis | undefined;
   lastReports: ReconcileReport[] = [];
 
   constructor(
@@ -51,8 +53,10 @@ export class Reconciler implements Service {
     private readonly log: Logger,
     registry: Registry,
   ) {
-    this.keys = new Keys(cfg.HOLDFAST_NAMESPACE, cfg.HOLDFAST_SHARD);
-    this.redis = createRedis(cfg.REDIS_URL, { name: 'holdfast-reconciler' });
+    // Every shard, whatever HOLDFAST_SERVE_SHARDS says: the one run per tick (across every
+    // replica of every deployment) proves the whole fleet's books.
+    this.keys = new Keys(cfg.HOLDFAST_NAMESPACE, cfg.HOLDFAST_SHARDS);
+    this.redis = createRedis(redisTarget(cfg), { name: 'holdfast-reconciler' });
     this.pool = createMysqlPool(cfg.MYSQL_URL, { connectionLimit: cfg.MYSQL_POOL_SIZE });
     this.m = reconcilerMetrics(registry);
   }
@@ -115,7 +119,14 @@ export class Reconciler implements Service {
 
   async start(): Promise<void> {
     await migrate(this.cfg.MYSQL_URL, this.log);
-    const connection = bullConnection(this.cfg.REDIS_URL);
+    // On Redis Cluster BullMQ takes a Cluster client (its keys share one hash tag, see
+    // Keys.bullPrefix); on one Redis, connection options as before.
+    const connection: ConnectionOptions = this.cfg.REDIS_CLUSTER_NODES
+      ? (this.bullClient = createRedis(redisTarget(this.cfg), {
+          name: 'holdfast-reconciler-bull',
+          blocking: true,
+        }))
+      : bullConnection(this.cfg.REDIS_URL);
     this.queue = new Queue(QUEUE, { connection, prefix: this.keys.bullPrefix });
     // Without a listener, BullMQ prints its connection errors raw to stderr (Redis down).
     this.queue.on('error', (err) => this.log.warn({ err }, 'scheduler queue error'));
@@ -139,7 +150,7 @@ export class Reconciler implements Service {
   async stop(): Promise<void> {
     // Worker.close() waits for a run in progress to finish.
     await Promise.allSettled([this.worker?.close(), this.queue?.close()]);
-    await Promise.allSettled([this.redis.quit(), this.pool.end()]);
+    await Promise.allSettled([this.redis.quit(), this.pool.end(), this.bullClient?.quit()]);
   }
 
   health(): string | null {

@@ -1,10 +1,10 @@
 /**
- * Releases holds past their deadline every `intervalMs`. Any number of replicas may sweep at
+ * Releases one shard's holds past their deadline every `intervalMs`. Any number of replicas may sweep at
  * once: expireDue-4.lua removes a hold from holds:due in the same atomic call that releases
  * it, so a hold is never released twice. A hold is thus released within its deadline plus one
  * interval (invariant 5), as long as one reserver runs.
  */
-import type { Gate, Keys, Logger, Redis } from '@holdfast/shared';
+import type { Gate, Logger, Redis, ShardKeys } from '@holdfast/shared';
 
 export interface SweeperOptions {
   intervalMs: number;
@@ -22,7 +22,7 @@ export class ExpirySweeper {
   constructor(
     private readonly redis: Redis,
     private readonly gate: Gate,
-    private readonly keys: Keys,
+    private readonly keys: ShardKeys,
     private readonly o: SweeperOptions,
   ) {}
 
@@ -54,7 +54,7 @@ export class ExpirySweeper {
       if (n > 0) this.o.onExpired(n);
       if (n < this.o.batch || this.stopped) break;
     }
-    this.o.onActive(await this.redis.zcard(this.keys.shard().holdsDue));
+    this.o.onActive(await this.redis.zcard(this.keys.holdsDue));
     return total;
   }
 

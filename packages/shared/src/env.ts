@@ -54,6 +54,62 @@ export const mysqlUrl = z
     }
   }, 'must be a mysql:// URL with a database name, e.g. mysql://user:pass@host:3306/holdfast');
 
+const SHARD_NAME = /^[A-Za-z0-9_-]{1,32}$/;
+
+/** A comma-separated list of distinct shard names (contract: 1–32 chars of [A-Za-z0-9_-]). */
+export const shardList = z
+  .string()
+  .transform((v) => v.split(',').map((s) => s.trim()))
+  .refine(
+    (l) => l.every((s) => SHARD_NAME.test(s)),
+    'comma-separated shard names, each 1–32 of A-Z a-z 0-9 _ -',
+  )
+  .refine((l) => new Set(l).size === l.length, 'shard names must be distinct')
+  .refine((l) => l.length <= 1024, 'at most 1024 shards');
+
+/** Redis Cluster seed nodes, `host:port,host:port`; unset = a single Redis at REDIS_URL. */
+export const clusterNodes = z
+  .string()
+  .optional()
+  .transform((v) =>
+    v === undefined || v.trim() === '' ? undefined : v.split(',').map((s) => s.trim()),
+  )
+  .refine(
+    (l) =>
+      l === undefined ||
+      l.every((n) => /^[^\s:/]+:\d{1,5}$/.test(n) && Number(n.split(':').pop()) <= 65_535),
+    'comma-separated host:port seeds, e.g. 10.0.0.1:7000,10.0.0.2:7000',
+  );
+
+/** The shards a replica serves: HOLDFAST_SERVE_SHARDS if set (each must be configured), else all. */
+export function servedShards(cfg: {
+  HOLDFAST_SHARDS: string[];
+  HOLDFAST_SERVE_SHARDS?: string[] | undefined;
+}): string[] {
+  const serve = cfg.HOLDFAST_SERVE_SHARDS;
+  if (!serve?.length) return cfg.HOLDFAST_SHARDS;
+  const unknown = serve.filter((s) => !cfg.HOLDFAST_SHARDS.includes(s));
+  if (unknown.length) {
+    throw new ConfigError(
+      `invalid configuration:\n  HOLDFAST_SERVE_SHARDS: ${unknown.join(', ')} not in HOLDFAST_SHARDS`,
+    );
+  }
+  return serve;
+}
+
+/** Where a service's Redis is: one server (url) or a Redis Cluster (seeds; credentials from url). */
+export interface RedisTarget {
+  url: string;
+  clusterNodes?: string[] | undefined;
+}
+
+export function redisTarget(cfg: {
+  REDIS_URL: string;
+  REDIS_CLUSTER_NODES?: string[] | undefined;
+}): RedisTarget {
+  return { url: cfg.REDIS_URL, clusterNodes: cfg.REDIS_CLUSTER_NODES };
+}
+
 /** A namespace prefixed to every Redis name; empty in production, random in tests. */
 export const namespace = z
   .string()
@@ -68,10 +124,14 @@ export const logLevel = z
 export const commonEnv = {
   REDIS_URL: redisUrl,
   HOLDFAST_NAMESPACE: namespace,
-  HOLDFAST_SHARD: z
-    .string()
-    .default('main')
-    .refine((v) => /^[A-Za-z0-9_-]{1,32}$/.test(v), 'letters, digits, _ - only (max 32)'),
+  /** Every shard of the deployment, in order (the placement function indexes this list). */
+  HOLDFAST_SHARDS: shardList.default(['main']),
+  /**
+   * The shards this replica serves (a subset of HOLDFAST_SHARDS; empty = all), so an SRE can run
+   * one deployment per shard. Checked against HOLDFAST_SHARDS by servedShards().
+   */
+  HOLDFAST_SERVE_SHARDS: shardList.optional(),
+  REDIS_CLUSTER_NODES: clusterNodes,
   LOG_LEVEL: logLevel,
   CONSUMER_NAME: z
     .string()

@@ -53,10 +53,12 @@ export interface BatchDecision extends Decision {
   srcId: string;
 }
 
+/** The gate of one shard: every call touches that shard's keys only (one hash tag, one slot). */
 export class Gate {
   constructor(
     private readonly keys: Keys,
     private readonly cfg: GateConfig,
+    readonly shard: string = keys.defaultShard,
   ) {}
 
   /** The hold-length bounds every decision script takes; the scripts clamp (includes/decide.lua). */
@@ -66,7 +68,7 @@ export class Gate {
 
   /** Queues the decision for one checkout command; `now` pins the clock (tests, benchmark). */
   queue(p: ChainableCommander, cmd: CheckoutCommand, now?: number): ChainableCommander {
-    const sk = this.keys.shard();
+    const sk = this.keys.shard(this.shard);
     const keys = [
       sk.event(cmd.eventId),
       sk.hold(cmd.checkoutId),
@@ -116,7 +118,7 @@ export class Gate {
     payloads: readonly string[],
     now?: number,
   ): Promise<Array<BatchDecision | Error>> {
-    const sk = this.keys.shard();
+    const sk = this.keys.shard(this.shard);
     const res = await runScript<unknown[]>(
       client,
       'decideMany',
@@ -170,7 +172,7 @@ export class Gate {
 
   /** Releases holds past their deadline; returns how many were expired. */
   expireDue(client: Redis, limit: number, now?: number): Promise<number> {
-    const sk = this.keys.shard();
+    const sk = this.keys.shard(this.shard);
     return runScript<number>(
       client,
       'expireDue',
@@ -180,7 +182,7 @@ export class Gate {
   }
 
   queueAdmin(p: ChainableCommander, cmd: AdminCommand, now?: number): ChainableCommander {
-    const sk = this.keys.shard(this.keys.shardOfSku(cmd.sku));
+    const sk = this.keys.shard(this.shard);
     const keys = [sk.adminEvent(cmd.eventId), sk.stock(cmd.sku), sk.skus, sk.ledger];
     const value = cmd.type === 'restock' ? cmd.qty : cmd.perUser;
     const script = cmd.type === 'restock' ? 'restock' : 'setLimit';
@@ -202,7 +204,7 @@ export class Gate {
     row: { sku: string; total: number; sold: number; held: number; perUser: number },
     now?: number,
   ): Promise<'seeded' | 'exists'> {
-    const sk = this.keys.shard(this.keys.shardOfSku(row.sku));
+    const sk = this.keys.shard(this.shard);
     const [status] = await runScript<string[]>(
       client,
       'seed',
@@ -228,13 +230,18 @@ export interface StockCounters {
   perUser: number;
 }
 
-/** Reads a SKU's counters (null if the SKU does not exist). */
+/**
+ * Reads a SKU's counters (null if the SKU does not exist) from `shard`, by default the SKU's
+ * recorded placement (else where the placement function puts it).
+ */
 export async function readStock(
   client: Redis,
   keys: Keys,
   sku: string,
+  shard?: string,
 ): Promise<StockCounters | null> {
-  const h = await client.hgetall(keys.shard(keys.shardOfSku(sku)).stock(sku));
+  const at = shard ?? (await client.hget(keys.streams.placement, sku)) ?? keys.defaultShardOf(sku);
+  const h = await client.hgetall(keys.shard(at).stock(sku));
   if (!h.total && h.total !== '0') return null;
   return {
     total: Number(h.total),

@@ -1,5 +1,6 @@
 export * from './env.js';
 export * from './keys.js';
+export * from './placement.js';
 export * from './redis.js';
 export * from './gate.js';
 export * from './lua/index.js';
@@ -9,7 +10,7 @@ export * from './shutdown.js';
 export * from './stream-worker.js';
 export * from './service.js';
 export * from './validation/index.js';
-export type { Redis, ChainableCommander } from 'ioredis';
+export type { ChainableCommander } from 'ioredis';
 export * from './fault.js';
 export * from './service-entry.js';
 export * from './namespace.js';

@@ -1,3 +1,5 @@
+import calculateSlot from 'cluster-key-slot';
+
 /**
  * The one place every Redis name is built. See docs/architecture.md for the layout.
  *
@@ -17,6 +19,10 @@ export interface PublicStreams {
   admin: string;
   /** Reconciler's audit trail (one summary entry per run). */
   audit: string;
+  /** Public (contract v2): SKU → shard, written once when a SKU is placed or first restocked. */
+  placement: string;
+  /** Public (contract v2): the deployment's shard names, published by every service at start. */
+  shards: string;
 }
 
 export function publicStreams(namespace = ''): PublicStreams {
@@ -25,6 +31,8 @@ export function publicStreams(namespace = ''): PublicStreams {
     dead: `${namespace}checkout:dead`,
     admin: `${namespace}inventory:admin`,
     audit: `${namespace}holdfast:audit`,
+    placement: `${namespace}holdfast:placement`,
+    shards: `${namespace}holdfast:shards`,
   };
 }
 
@@ -91,18 +99,40 @@ export class ShardKeys {
   }
 }
 
+/**
+ * The documented placement function (contract v2): a SKU nobody placed goes to the shard at
+ * index `CRC16(sku) mod 16384 mod N` of the configured list — the SKU's Redis Cluster key slot,
+ * as `CLUSTER KEYSLOT <sku>` prints it, modulo the number of shards. It is consulted once, when
+ * the SKU is created; the result is recorded in `holdfast:placement`, so adding a shard to the
+ * list later moves nothing.
+ */
+export function defaultShardOf(sku: string, shards: readonly string[]): string {
+  return shards[calculateSlot(sku) % shards.length]!;
+}
+
 /** Everything a service needs to name things, built once from config. */
 export class Keys {
   readonly streams: PublicStreams;
-  /** BullMQ prefix (reconciler schedule); under the namespace so tests stay isolated. */
+  /**
+   * BullMQ prefix (reconciler schedule); under the namespace so tests stay isolated, and one
+   * hash tag so that BullMQ's multi-key scripts work on Redis Cluster.
+   */
   readonly bullPrefix: string;
+  /** Every shard of the deployment, in configured order (the first is the default). */
+  readonly allShards: readonly string[];
   private readonly shards = new Map<string, ShardKeys>();
   constructor(
     readonly namespace: string,
-    readonly defaultShard: string,
+    shards: string | readonly string[] = 'main',
   ) {
     this.streams = publicStreams(namespace);
-    this.bullPrefix = `${namespace}hf:bull`;
+    this.bullPrefix = `{${namespace}hf:bull}`;
+    this.allShards = typeof shards === 'string' ? [shards] : [...shards];
+    if (!this.allShards.length) throw new Error('a deployment needs at least one shard');
+    for (const s of this.allShards) this.shard(s); // validates every name now
+  }
+  get defaultShard(): string {
+    return this.allShards[0]!;
   }
   shard(name: string = this.defaultShard): ShardKeys {
     let k = this.shards.get(name);
@@ -112,16 +142,27 @@ export class Keys {
     }
     return k;
   }
-  /** Today one shard holds every SKU; on Cluster this becomes a configured SKU → shard map. */
-  shardOfSku(_sku: string): string {
-    return this.defaultShard;
+  /** True when `name` is one of the deployment's shards. */
+  hasShard(name: string): boolean {
+    return this.allShards.includes(name);
   }
-  /** Shards this deployment runs. */
-  get allShards(): string[] {
-    return [this.defaultShard];
+  /** The placement function's choice for a SKU nobody placed (see defaultShardOf). */
+  defaultShardOf(sku: string): string {
+    return defaultShardOf(sku, this.allShards);
   }
   /** Every shard's outcome stream (a consumer that wants every outcome reads them all). */
   get outcomeStreams(): string[] {
     return this.allShards.map((s) => this.shard(s).outcomes);
+  }
+  /**
+   * Ingest's routing records (one key each, no hash tag: each is read and written on its own).
+   * checkout_id → the shard of its hold, so follow-ups find it.
+   */
+  routeOfCheckout(checkoutId: string): string {
+    return `${this.namespace}hf:route:co:${checkoutId}`;
+  }
+  /** event_id → the shard it was routed to, so an event_id is decided on one shard only. */
+  routeOfEvent(eventId: string): string {
+    return `${this.namespace}hf:route:ev:${eventId}`;
   }
 }

@@ -6,7 +6,12 @@
  *  - XAUTOCLAIM of entries idle past `claimIdleMs`, so a dead replica's work is taken over;
  *  - an entry delivered more than `maxDeliveries` times is dead-lettered with a reason and acked;
  *  - entries are acked only after the handler returned, i.e. after their effect is in Redis;
- *    a dead letter and its ack go in one MULTI, so a crash can't write a dead letter twice;
+ *  - dead letters are written by a Lua script (lua/deadLetter-2.lua), then the batch is acked
+ *    in a separate XACK. They can't share a MULTI: on Redis Cluster the source stream and the
+ *    dead stream sit in different slots (CROSSSLOT). Instead the script marks each dead letter
+ *    it writes with a key in the dead stream's own slot (deadSeenKey, kept `deadSeenTtlSeconds`)
+ *    and writes nothing for an entry already marked: a crash between script and ack redelivers
+ *    the entry, it is dead-lettered again as a no-op and acked — still exactly one dead letter;
  *  - housekeeping: gauges for lag/pending, trimming that never drops an entry some group has
  *    not acked, removal of long-idle consumers that hold nothing.
  *
@@ -20,6 +25,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { WorkerMetrics } from './metrics.js';
 import { fault } from './fault.js';
+import { runScript } from './lua/index.js';
 
 export interface StreamEntry {
   id: string;
@@ -50,6 +56,17 @@ export interface StreamWorkerOptions {
   maxDeliveries: number;
   /** Values longer than this are truncated in dead letters. */
   deadValueMaxBytes?: number;
+  /**
+   * HOLDFAST_NAMESPACE: prefixes the worker's own keys (the dead-letter markers, see
+   * deadSeenKey) so they go with the namespace. Default '' (production).
+   */
+  namespace?: string;
+  /**
+   * How long a dead letter's marker is kept: a crash between writing a dead letter and acking
+   * its entry writes no second dead letter if the entry comes back within this time. Default
+   * DEAD_SEEN_TTL_SECONDS; the services pass DEDUPE_TTL_SECONDS (workerSettings).
+   */
+  deadSeenTtlSeconds?: number;
   /** Remove other consumers idle this long that hold no pending entries. */
   consumerIdleMs?: number;
   /** Housekeeping (gauges, trimming, idle consumers) every this many ms; 0 = off. */
@@ -70,6 +87,9 @@ export function workerSettings(cfg: {
   DLQ_MAX_VALUE_BYTES: number;
   CONSUMER_IDLE_MS: number;
   HOUSEKEEPING_MS: number;
+  /** commonEnv's: every service has them; optional so that a bare worker config still fits. */
+  HOLDFAST_NAMESPACE?: string;
+  DEDUPE_TTL_SECONDS?: number;
 }) {
   return {
     batchSize: cfg.BATCH_SIZE,
@@ -79,7 +99,89 @@ export function workerSettings(cfg: {
     deadValueMaxBytes: cfg.DLQ_MAX_VALUE_BYTES,
     consumerIdleMs: cfg.CONSUMER_IDLE_MS,
     housekeepingMs: cfg.HOUSEKEEPING_MS,
+    namespace: cfg.HOLDFAST_NAMESPACE,
+    // The dedupe window is the time within which a redelivery has no effect: the same for a
+    // dead letter as for an event.
+    deadSeenTtlSeconds: cfg.DEDUPE_TTL_SECONDS,
   };
+}
+
+/**
+ * Default life of a dead letter's marker: 7 days, DEDUPE_TTL_SECONDS' default (env.ts). Far
+ * longer than any entry stays pending before it is redelivered.
+ */
+export const DEAD_SEEN_TTL_SECONDS = 7 * 86_400;
+
+/** The part of `key` Redis Cluster hashes: the first non-empty {…}, else the whole key. */
+function hashedPart(key: string): string {
+  const open = key.indexOf('{');
+  if (open >= 0) {
+    const close = key.indexOf('}', open + 1);
+    if (close > open + 1) return key.slice(open + 1, close);
+  }
+  return key;
+}
+
+/**
+ * Prefix of the dead-letter markers of `deadStream`: `<ns>hf:dead-seen:{<dead stream>}:`. Its
+ * hash tag is what Redis hashes of the dead stream's name (the whole name, as for
+ * `checkout:dead`), so every marker lives in the dead stream's slot and the deadLetter script
+ * may touch both on Redis Cluster.
+ */
+export function deadSeenPrefix(namespace: string, deadStream: string): string {
+  if (/[{}]/.test(namespace))
+    throw new Error(`a namespace may not contain { or }: ${JSON.stringify(namespace)}`);
+  const tag = hashedPart(deadStream);
+  // Only a whole name can contain '}' here; wrapped in braces it would not hash the same.
+  if (tag.includes('}'))
+    throw new Error(`dead stream name ${JSON.stringify(deadStream)} can't be hash-tagged`);
+  return `${namespace}hf:dead-seen:{${tag}}:`;
+}
+
+/** The marker saying the entry `entryId` of `sourceStream` has its dead letter. */
+export function deadSeenKey(
+  namespace: string,
+  deadStream: string,
+  sourceStream: string,
+  entryId: string,
+): string {
+  return `${deadSeenPrefix(namespace, deadStream)}${deadSeenSuffix(sourceStream, entryId)}`;
+}
+
+function deadSeenSuffix(sourceStream: string, entryId: string): string {
+  return `${sourceStream}:${entryId}`;
+}
+
+export interface DeadLetter {
+  sourceStream: string;
+  entryId: string;
+  /** The dead letter's field/value list (deadLetterFields). */
+  fields: string[];
+}
+
+/**
+ * Writes dead letters through lua/deadLetter-2.lua, each at most once per (source stream, entry
+ * id) within `ttlSeconds`. One call for the whole list; returns per letter whether it was
+ * written (false: its marker exists, it was written before). `redis` may be a Cluster client
+ * (with the scripts registered): every key of the call is in the dead stream's slot.
+ */
+export async function writeDeadLetters(
+  redis: Redis,
+  o: { namespace?: string; deadStream: string; ttlSeconds?: number },
+  letters: readonly DeadLetter[],
+): Promise<boolean[]> {
+  if (!letters.length) return [];
+  const args: Array<string | number> = [o.ttlSeconds ?? DEAD_SEEN_TTL_SECONDS];
+  for (const l of letters) {
+    args.push(deadSeenSuffix(l.sourceStream, l.entryId), l.fields.length, ...l.fields);
+  }
+  const res = await runScript<number[]>(
+    redis,
+    'deadLetter',
+    [o.deadStream, deadSeenPrefix(o.namespace ?? '', o.deadStream)],
+    args,
+  );
+  return res.map((r) => r === 1);
 }
 
 /** A consumer name unique per replica (host, pid and a random suffix). */
@@ -90,6 +192,13 @@ export function uniqueConsumerName(prefix: string, configured?: string): string 
 type RawEntry = [string, string[] | null];
 
 const DEAD_META = ['reason', 'detail', 'source_stream', 'source_id', 'deliveries', 'truncated'];
+
+/**
+ * Most field/value pairs a dead letter holds, metadata included: the deadLetter script passes
+ * them to XADD with Lua's unpack, which takes fewer than 8,000 values. An entry with more
+ * fields keeps its first ones, and the dead letter is marked `truncated`.
+ */
+export const DEAD_MAX_PAIRS = 3_500;
 
 /** Builds the field list of a dead letter: metadata, then the original pairs. */
 export function deadLetterFields(
@@ -114,6 +223,11 @@ export function deadLetterFields(
   let truncated = false;
   const f = entry.fields;
   for (let i = 0; i + 1 < f.length; i += 2) {
+    // Room for this pair and the `truncated` one.
+    if (out.length + 4 > DEAD_MAX_PAIRS * 2) {
+      truncated = true;
+      break;
+    }
     let name = f[i]!;
     let value = f[i + 1]!;
     if (Buffer.byteLength(name) > 1024) {
@@ -402,29 +516,49 @@ export class StreamWorker {
     await this.settle(entries, results);
   }
 
-  /** Dead letters and acks of a batch in one MULTI: all or nothing. */
+  /**
+   * Dead letters of a batch (one deadLetter script call, each written at most once), then one
+   * XACK of every settled entry. Two steps, not a MULTI: on Redis Cluster the dead stream and
+   * the source stream are in different slots. If the ack fails or the process dies before it,
+   * the entries come back and their dead letters are not written again.
+   */
   private async settle(entries: StreamEntry[], results: Map<string, EntryResult>): Promise<void> {
-    const multi = this.o.redis.multi();
     const ackIds: string[] = [];
+    const dead: Array<{ e: StreamEntry; r: Extract<EntryResult, { kind: 'dead' }> }> = [];
     for (const e of entries) {
       const r = results.get(e.id)!;
       if (r.kind === 'retry') continue;
-      if (r.kind === 'dead') {
-        multi.xadd(
-          this.o.deadStream,
-          '*',
-          ...deadLetterFields(this.o.stream, e, r.reason, r.detail, this.o.deadValueMaxBytes),
-        );
-        this.o.metrics?.deadLetters.inc({ reason: r.reason });
-        this.log.warn({ entryId: e.id, reason: r.reason, detail: r.detail }, 'dead-lettered');
-      }
+      if (r.kind === 'dead') dead.push({ e, r });
       ackIds.push(e.id);
     }
     if (!ackIds.length) return;
-    multi.xack(this.o.stream, this.o.group, ...ackIds);
-    const res = await multi.exec();
-    const failed = res?.find(([err]) => err);
-    if (failed) throw failed[0];
+    if (dead.length) {
+      const written = await writeDeadLetters(
+        this.o.redis,
+        {
+          namespace: this.o.namespace,
+          deadStream: this.o.deadStream,
+          ttlSeconds: this.o.deadSeenTtlSeconds,
+        },
+        dead.map(({ e, r }) => ({
+          sourceStream: this.o.stream,
+          entryId: e.id,
+          fields: deadLetterFields(this.o.stream, e, r.reason, r.detail, this.o.deadValueMaxBytes),
+        })),
+      );
+      dead.forEach(({ e, r }, i) => {
+        if (written[i]) {
+          this.o.metrics?.deadLetters.inc({ reason: r.reason });
+          this.log.warn({ entryId: e.id, reason: r.reason, detail: r.detail }, 'dead-lettered');
+        } else {
+          this.log.info(
+            { entryId: e.id, reason: r.reason },
+            'dead letter written before (ack lost in a crash?): acking',
+          );
+        }
+      });
+    }
+    await this.o.redis.xack(this.o.stream, this.o.group, ...ackIds);
     this.lastProgressAt = Date.now();
   }
 

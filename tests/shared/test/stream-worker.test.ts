@@ -40,6 +40,7 @@ function worker(
     group: 'g',
     consumer,
     deadStream: `${env.namespace}dead`,
+    namespace: env.namespace,
     batchSize: 50,
     blockMs: 100,
     claimIdleMs: 300,

@@ -4,7 +4,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { randomUUID } from 'node:crypto';
-import { readStock, validateAdminEvent } from '@holdfast/shared';
+import { Placement, readStock, validateAdminEvent } from '@holdfast/shared';
 import type { Context } from '@holdfast/shared/tools';
 import { CliError, EXIT, usageError } from '@holdfast/shared/tools';
 
@@ -36,7 +36,8 @@ export async function sendAdmin(
 
   const redis = await ctx.redis();
   const keys = ctx.keys;
-  const dedupe = keys.shard(keys.shardOfSku(sku)).adminEvent(eventId);
+  // The reserver applies it on the SKU's shard (a new SKU: where the placement function puts it).
+  const dedupe = keys.shard(await new Placement(redis, keys).shardOf(sku)).adminEvent(eventId);
   const label =
     what.type === 'restock'
       ? `restock ${sku} +${what.qty}`

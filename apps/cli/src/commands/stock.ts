@@ -2,9 +2,9 @@
  * `holdfast stock show` (Redis view, MySQL view, variance) and `holdfast stock load` (arm Redis
  * from MySQL's books for SKUs Redis does not know yet).
  */
-import { Gate, type Redis } from '@holdfast/shared';
+import { Gate, Placement, type Redis } from '@holdfast/shared';
 import type { RowDataPacket } from '@holdfast/shared/mysql';
-import { reconcileShard, type SkuVariance } from '@holdfast/reconciler';
+import { reconcileShard, shardOfBooks, type SkuVariance } from '@holdfast/reconciler';
 import type { Context } from '@holdfast/shared/tools';
 import { CliError, EXIT, errorMessage } from '@holdfast/shared/tools';
 import { renderTable } from '../table.js';
@@ -18,6 +18,8 @@ export interface Counters {
 
 export interface StockLine {
   sku: string;
+  /** Contract v2: the shard the SKU lives on (its placement, else where it would be created). */
+  shard: string;
   /** null: Redis does not know the SKU. */
   redis: Counters | null;
   /** null: MySQL has no row for the SKU (or MySQL was unreachable: see `mysql.ok`). */
@@ -47,10 +49,11 @@ const toCounters = (v: readonly number[]): Counters => ({
 async function redisStock(redis: Redis, ctx: Context, wanted: string[] | undefined) {
   const keys = ctx.keys;
   const out = new Map<string, Counters>();
+  const placed = wanted ? await new Placement(redis, keys).shardsOf(wanted) : undefined;
   for (const shard of keys.allShards) {
     const sk = keys.shard(shard);
-    const skus = wanted
-      ? wanted.filter((s) => keys.shardOfSku(s) === shard)
+    const skus = placed
+      ? wanted!.filter((s) => placed.get(s) === shard)
       : (await redis.smembers(sk.skus)).sort();
     if (!skus.length) continue;
     const p = redis.pipeline();
@@ -105,10 +108,11 @@ export async function stockReport(
     report.mysql = { ok: false, error: ctx.mysqlProblem(err) };
   }
   const variances = new Map<string, SkuVariance>();
+  const owner = await shardOfBooks(redis, ctx.keys);
   if (report.mysql.ok) {
     try {
       for (const shard of ctx.keys.allShards) {
-        const r = await reconcileShard(redis, ctx.pool(), ctx.keys, shard);
+        const r = await reconcileShard(redis, ctx.pool(), ctx.keys, shard, owner);
         for (const v of r.variances) variances.set(v.sku, v);
       }
     } catch (err) {
@@ -125,6 +129,7 @@ export async function stockReport(
     const v = variances.get(sku);
     report.skus.push({
       sku,
+      shard: owner(sku),
       redis: r,
       mysql: m ? toCounters([m.total, m.available, m.held, m.sold]) : null,
       variance: report.varianceSource.ok ? (v?.variance ?? 0) : null,
@@ -135,12 +140,13 @@ export async function stockReport(
 }
 
 export function renderStock(report: StockReport): string {
-  const header = ['sku', 'r.total', 'r.avail', 'r.held', 'r.sold'];
+  const header = ['sku', 'shard', 'r.total', 'r.avail', 'r.held', 'r.sold'];
   if (report.mysql.ok) header.push('m.total', 'm.avail', 'm.held', 'm.sold');
   header.push('variance');
   const rows = report.skus.map((s) => {
     const row: Array<string | number | null> = [
       s.sku,
+      s.shard,
       s.redis?.total ?? null,
       s.redis?.available ?? null,
       s.redis?.held ?? null,
@@ -208,7 +214,7 @@ export async function stockLoad(
     throw new CliError(`cannot read the books: ${ctx.mysqlProblem(err)}`);
   }
   const keys = ctx.keys;
-  const gate = new Gate(keys, gateConfig(ctx));
+  const placement = new Placement(redis, keys);
   const results: Array<{
     sku: string;
     status: 'seeded' | 'exists' | 'would_seed';
@@ -217,7 +223,9 @@ export async function stockLoad(
     released: number;
   }> = [];
   for (const [sku, b] of books) {
-    const sk = keys.shard(keys.shardOfSku(sku));
+    const shard = opts.dryRun ? await placement.shardOf(sku) : (await placement.ensure(sku)).shard;
+    const gate = new Gate(keys, gateConfig(ctx), shard);
+    const sk = keys.shard(shard);
     if (await redis.sismember(sk.skus, sku)) {
       results.push({ sku, status: 'exists', total: b.total, sold: b.sold, released: 0 });
       continue;

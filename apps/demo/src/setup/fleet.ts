@@ -18,7 +18,7 @@ export function fleetEnv(t: DemoTarget, o: DemoOptions): Record<string, string |
     REDIS_URL: t.redisUrl,
     MYSQL_URL: t.mysqlUrl,
     HOLDFAST_NAMESPACE: t.namespace,
-    HOLDFAST_SHARD: t.shard,
+    HOLDFAST_SHARDS: t.keys.allShards.join(','),
     // Free ports: the demo can run next to a `holdfast fleet` on the default ones.
     METRICS_PORT: '0',
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',

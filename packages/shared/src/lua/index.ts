@@ -31,6 +31,7 @@ export const SCRIPT_NAMES = [
   'decideMany',
   'snapshot',
   'seed',
+  'deadLetter',
 ] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 

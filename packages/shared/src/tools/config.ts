@@ -9,7 +9,8 @@ export const cliEnv = z.object({
   REDIS_URL: commonEnv.REDIS_URL,
   MYSQL_URL: mysqlUrl,
   HOLDFAST_NAMESPACE: commonEnv.HOLDFAST_NAMESPACE,
-  HOLDFAST_SHARD: commonEnv.HOLDFAST_SHARD,
+  HOLDFAST_SHARDS: commonEnv.HOLDFAST_SHARDS,
+  REDIS_CLUSTER_NODES: commonEnv.REDIS_CLUSTER_NODES,
   DEDUPE_TTL_SECONDS: commonEnv.DEDUPE_TTL_SECONDS,
 });
 export type CliConfig = z.infer<typeof cliEnv>;

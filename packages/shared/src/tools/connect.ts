@@ -2,21 +2,40 @@
  * Connections for one CLI invocation. Unlike the services (which retry forever), the CLI fails
  * fast with one clear line when a server is unreachable, and never prints a password.
  */
-import { Redis as IORedis } from 'ioredis';
-import { Keys, redactUrl, registerScripts, type Redis } from '../index.js';
+import { Cluster, Redis as IORedis, type RedisOptions } from 'ioredis';
+import {
+  Keys,
+  clusterOptions,
+  clusterSeeds,
+  redactUrl,
+  registerScripts,
+  type Redis,
+  type RedisTarget,
+} from '../index.js';
 import { createMysqlPool, type Pool } from '../mysql/index.js';
 import { loadConfig, type CliConfig } from './config.js';
 import { CliError, errorMessage } from './errors.js';
 
-export async function connectRedis(url: string): Promise<Redis> {
-  const client = new IORedis(url, {
+export async function connectRedis(target: string | RedisTarget): Promise<Redis> {
+  const t: RedisTarget = typeof target === 'string' ? { url: target } : target;
+  const url = t.url;
+  const options: RedisOptions = {
     connectionName: 'holdfast-cli',
     lazyConnect: true,
     connectTimeout: 5_000,
     maxRetriesPerRequest: 2,
     retryStrategy: (times) => (times > 3 ? null : 200 * times),
     enableAutoPipelining: false,
-  });
+  };
+  const client: Redis = t.clusterNodes?.length
+    ? (new Cluster(
+        clusterSeeds(t.clusterNodes),
+        clusterOptions(url, options, (times) => (times > 3 ? null : 200 * times)),
+      ) as unknown as Redis)
+    : new IORedis(url, options);
+  const where = t.clusterNodes?.length
+    ? `the Redis Cluster at ${t.clusterNodes.join(',')}`
+    : `Redis at ${redactUrl(url)}`;
   // Errors surface through connect() and each command; this keeps ioredis from printing
   // unhandled-error noise (which could include the URL).
   let lastError: unknown;
@@ -26,9 +45,7 @@ export async function connectRedis(url: string): Promise<Redis> {
   } catch (err) {
     client.disconnect();
     // connect() rejects with "Connection is closed."; the socket error says why.
-    throw new CliError(
-      `cannot connect to Redis at ${redactUrl(url)}: ${errorMessage(lastError ?? err)}`,
-    );
+    throw new CliError(`cannot connect to ${where}: ${errorMessage(lastError ?? err)}`);
   }
   return registerScripts(client);
 }
@@ -48,7 +65,7 @@ export class Context {
   private poolV: Pool | undefined;
 
   constructor(readonly config: CliConfig) {
-    this.keys = new Keys(config.HOLDFAST_NAMESPACE, config.HOLDFAST_SHARD);
+    this.keys = new Keys(config.HOLDFAST_NAMESPACE, config.HOLDFAST_SHARDS);
   }
 
   static fromEnv(): Context {
@@ -56,7 +73,10 @@ export class Context {
   }
 
   redis(): Promise<Redis> {
-    this.redisP ??= connectRedis(this.config.REDIS_URL);
+    this.redisP ??= connectRedis({
+      url: this.config.REDIS_URL,
+      clusterNodes: this.config.REDIS_CLUSTER_NODES,
+    });
     return this.redisP;
   }
 

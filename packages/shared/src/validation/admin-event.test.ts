@@ -194,7 +194,10 @@ describe('validateAdminEvent: properties', () => {
         if (!r.ok) return;
         expect(r.value.eventId).toBe(fields[3]);
         expect(r.value.sku).toBe(fields[5]);
-        expect(String(r.value.type === 'restock' ? r.value.qty : r.value.perUser)).toBe(fields[7]);
+        const v = r.value;
+        expect(
+          String(v.type === 'restock' ? v.qty : v.type === 'set_limit' ? v.perUser : v.shard),
+        ).toBe(fields[7]);
       }),
     );
   });

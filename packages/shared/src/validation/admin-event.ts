@@ -16,7 +16,7 @@ const CHECKOUT_TYPES: ReadonlySet<string> = new Set(['reserve', 'confirm', 'canc
 /**
  * Validates one `inventory:admin` entry (flat field/value array) and normalises it:
  * `restock` needs `qty` (1–1 000 000 000 units added to the SKU's total); `set_limit` needs
- * `per_user` (0–1 000 000; 0 = no limit). Same id, size and duplicate-field rules as
+ * `per_user` (0–1 000 000; 0 = no limit); `place` (contract v2) needs `shard` (a shard name). Same id, size and duplicate-field rules as
  * `checkout:events`; unknown fields are ignored. Never throws on any `fields`.
  */
 export function validateAdminEvent(
@@ -29,14 +29,14 @@ export function validateAdminEvent(
 
   const type = f.get('type');
   if (type === undefined) return reject('missing_field', 'field "type" is missing');
-  if (type !== 'restock' && type !== 'set_limit') {
+  if (type !== 'restock' && type !== 'set_limit' && type !== 'place') {
     if (CHECKOUT_TYPES.has(type)) {
       return reject(
         'wrong_stream',
         `type "${type}" is a checkout event: send it to checkout:events, not inventory:admin`,
       );
     }
-    return reject('unknown_type', `type ${preview(type)} is not one of restock, set_limit`);
+    return reject('unknown_type', `type ${preview(type)} is not one of restock, set_limit, place`);
   }
 
   const eventId = f.get('event_id');
@@ -56,6 +56,18 @@ export function validateAdminEvent(
     const qty = parseDecimal(raw, 1, MAX_RESTOCK_QTY);
     if (typeof qty !== 'number') return reject('bad_qty', `field "qty" ${qty}`);
     return { ok: true, value: { type, eventId, sku, qty } };
+  }
+
+  if (type === 'place') {
+    const shard = f.get('shard');
+    if (shard === undefined)
+      return reject('missing_field', 'field "shard" is missing (required for place)');
+    if (!/^[A-Za-z0-9_-]{1,32}$/.test(shard))
+      return reject(
+        'invalid_field',
+        `field "shard" ${preview(shard)} is not a shard name (1–32 of A-Z a-z 0-9 _ -)`,
+      );
+    return { ok: true, value: { type, eventId, sku, shard } };
   }
 
   const raw = f.get('per_user');

@@ -28,13 +28,22 @@ export interface InternalPayload {
   l?: Array<[string, number]>;
   h?: number;
   s: string;
+  /**
+   * Contract v2, a cart across shards: the shard of each line of `l` (same order). Only when
+   * some line lives elsewhere than the shard deciding the event.
+   */
+  p?: string[];
 }
 
 /**
  * Encodes a validated checkout event as the payload of an `S in` entry. `srcId` is the id of
  * the `checkout:events` entry it came from. Lines keep the producer's order.
  */
-export function encodeInternalEvent(ev: CheckoutEvent, srcId: string): string {
+export function encodeInternalEvent(
+  ev: CheckoutEvent,
+  srcId: string,
+  lineShards?: readonly string[],
+): string {
   const p: InternalPayload = { t: ev.type, e: ev.eventId, c: ev.checkoutId, s: srcId };
   if (ev.type === 'reserve') {
     p.u = ev.userId;
@@ -43,6 +52,7 @@ export function encodeInternalEvent(ev: CheckoutEvent, srcId: string): string {
   if ((ev.type === 'reserve' || ev.type === 'extend') && ev.holdSeconds !== undefined) {
     p.h = ev.holdSeconds;
   }
+  if (ev.type === 'reserve' && lineShards) p.p = [...lineShards];
   return JSON.stringify(p);
 }
 

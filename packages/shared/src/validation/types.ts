@@ -100,8 +100,17 @@ export interface SetLimitEvent {
   perUser: number;
 }
 
+/** Contract v2: places a SKU that does not exist yet on a shard. */
+export interface PlaceEvent {
+  type: 'place';
+  eventId: string;
+  sku: string;
+  /** A shard name (1–32 of [A-Za-z0-9_-]); whether the deployment has it is the reserver's call. */
+  shard: string;
+}
+
 /** A validated, normalised `inventory:admin` entry. */
-export type AdminEvent = RestockEvent | SetLimitEvent;
+export type AdminEvent = RestockEvent | SetLimitEvent | PlaceEvent;
 export type AdminEventType = AdminEvent['type'];
 
 export const CHECKOUT_EVENT_TYPES: readonly CheckoutEventType[] = [
@@ -110,7 +119,7 @@ export const CHECKOUT_EVENT_TYPES: readonly CheckoutEventType[] = [
   'cancel',
   'extend',
 ];
-export const ADMIN_EVENT_TYPES: readonly AdminEventType[] = ['restock', 'set_limit'];
+export const ADMIN_EVENT_TYPES: readonly AdminEventType[] = ['restock', 'set_limit', 'place'];
 
 /** Ids (`event_id`, `checkout_id`, `user_id`, `sku`) are 1–128 characters. */
 export const MAX_ID_LENGTH = 128;
