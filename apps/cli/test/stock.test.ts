@@ -77,8 +77,22 @@ describe('holdfast stock show / reconcile', () => {
       mysql: { ok: true },
       varianceSource: { ok: true },
       skus: [
-        { sku: 'A', redis: counters(10), mysql: counters(10), variance: 0, diff: null },
-        { sku: 'B', redis: counters(4), mysql: counters(4), variance: 0, diff: null },
+        {
+          sku: 'A',
+          shard: 'main',
+          redis: counters(10),
+          mysql: counters(10),
+          variance: 0,
+          diff: null,
+        },
+        {
+          sku: 'B',
+          shard: 'main',
+          redis: counters(4),
+          mysql: counters(4),
+          variance: 0,
+          diff: null,
+        },
       ],
       unknown: [],
     });
@@ -107,6 +121,7 @@ describe('holdfast stock show / reconcile', () => {
     expect(out.mysql.ok).toBe(false);
     expect(out.skus[0]).toEqual({
       sku: 'A',
+      shard: 'main',
       redis: { total: 10, available: 10, held: 0, sold: 0 },
       mysql: null,
       variance: null,

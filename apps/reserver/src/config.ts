@@ -19,6 +19,11 @@ export const reserverEnv = z
     /** Expiry sweep period: a hold is released within its deadline plus this. */
     SWEEP_INTERVAL_MS: int(1_000, 10, 60_000),
     SWEEP_BATCH: int(1_000, 1, 100_000),
+    /**
+     * A cart across shards whose other shards have not all answered by then is rejected
+     * (`shard_timeout`) and every part released (docs/cluster.md).
+     */
+    CROSS_SHARD_TIMEOUT_MS: int(10_000, 100, 600_000),
   })
   .superRefine((c, ctx) => {
     if (c.HOLD_MIN_SECONDS > c.HOLD_MAX_SECONDS) {
@@ -57,5 +62,6 @@ export function gateConfig(c: ReserverConfig) {
     holdMaxSeconds: c.HOLD_MAX_SECONDS,
     holdMaxTotalSeconds: c.HOLD_MAX_TOTAL_SECONDS,
     finishedHoldTtlSeconds: c.FINISHED_HOLD_TTL_SECONDS,
+    crossShardTimeoutMs: c.CROSS_SHARD_TIMEOUT_MS,
   };
 }

@@ -34,6 +34,7 @@ import {
 import { gateConfig, type ReserverConfig } from './config.js';
 import { reserverMetrics } from './metrics.js';
 import { ExpirySweeper } from './expiry-sweeper.js';
+import { relayOutbox } from './relay.js';
 
 /** One shard served by this replica: its gate, its inbound worker (own blocking client), its sweeper. */
 interface ShardLane {
@@ -42,6 +43,9 @@ interface ShardLane {
   inbound: StreamWorker;
   blocking: Redis;
   sweeper: ExpirySweeper;
+  /** Carts across shards: copies this shard's outbox to other shards' inbound streams. */
+  relay: StreamWorker;
+  relayBlocking: Redis;
 }
 
 export class Reserver implements Service {
@@ -87,10 +91,23 @@ export class Reserver implements Service {
         blocking: true,
       });
       const slog = log.child({ shard });
+      const relayBlocking = createRedis(target, {
+        name: `holdfast-reserver-relay-${shard}`,
+        blocking: true,
+      });
       return {
         shard,
         gate,
         blocking,
+        relayBlocking,
+        relay: new StreamWorker({
+          ...common,
+          group: GROUPS.relay,
+          log: slog,
+          blocking: relayBlocking,
+          stream: this.keys.shard(shard).outbox,
+          handle: (entries, l) => relayOutbox(this.redis, this.keys, entries, l),
+        }),
         inbound: new StreamWorker({
           ...common,
           log: slog,
@@ -268,7 +285,10 @@ export class Reserver implements Service {
     // Publish the shard list and record the placement of SKUs that predate it, before any
     // admin entry creates a SKU (contract v2: `holdfast:shards`, `holdfast:placement`).
     await this.placement.publish(this.served);
-    for (const lane of this.lanes) await lane.inbound.start();
+    for (const lane of this.lanes) {
+      await lane.inbound.start();
+      await lane.relay.start();
+    }
     await this.admin.start();
     for (const lane of this.lanes) lane.sweeper.start();
   }
@@ -276,19 +296,21 @@ export class Reserver implements Service {
   async stop(): Promise<void> {
     await Promise.allSettled([
       this.admin.stop(),
-      ...this.lanes.flatMap((l) => [l.inbound.stop(), l.sweeper.stop()]),
+      ...this.lanes.flatMap((l) => [l.inbound.stop(), l.relay.stop(), l.sweeper.stop()]),
     ]);
     await Promise.allSettled([
       this.redis.quit(),
       this.blockingAdmin.quit(),
-      ...this.lanes.map((l) => l.blocking.quit()),
+      ...this.lanes.flatMap((l) => [l.blocking.quit(), l.relayBlocking.quit()]),
     ]);
   }
 
   health(): string | null {
     if (this.redis.status !== 'ready') return `redis ${this.redis.status}`;
     if (!this.admin.running) return 'admin worker stopped';
-    const stopped = this.lanes.filter((l) => !l.inbound.running).map((l) => l.shard);
+    const stopped = this.lanes
+      .filter((l) => !l.inbound.running || !l.relay.running)
+      .map((l) => l.shard);
     return stopped.length ? `worker stopped (shard ${stopped.join(', ')})` : null;
   }
 }

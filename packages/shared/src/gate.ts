@@ -20,6 +20,8 @@ export interface GateConfig {
   holdMaxTotalSeconds: number;
   /** How long a finished hold is kept so late events get a precise reason. */
   finishedHoldTtlSeconds: number;
+  /** A cart across shards is rejected (shard_timeout) if its parts have not answered by then. */
+  crossShardTimeoutMs?: number;
 }
 
 export type CheckoutCommand =
@@ -39,7 +41,16 @@ export type AdminCommand =
   | { type: 'set_limit'; eventId: string; sku: string; perUser: number };
 
 export type DecisionStatus =
-  'reserved' | 'confirmed' | 'cancelled' | 'extended' | 'rejected' | 'duplicate';
+  | 'reserved'
+  | 'confirmed'
+  | 'cancelled'
+  | 'extended'
+  | 'rejected'
+  | 'duplicate'
+  /** A cart across shards waiting for its parts (its outcome comes later). */
+  | 'pending'
+  /** The steps of a cart across shards (includes/saga.lua): part_held, part_ok, part_sold, … */
+  | `part_${string}`;
 
 export interface Decision {
   status: DecisionStatus;
@@ -49,7 +60,8 @@ export interface Decision {
 
 /** A decision of a batch, with the event's type and source entry id echoed by the script. */
 export interface BatchDecision extends Decision {
-  type: CheckoutCommand['type'];
+  /** The event's type, or a cross-shard step's (part_reserve, part_result, part_confirm, part_release). */
+  type: CheckoutCommand['type'] | `part_${string}`;
   srcId: string;
 }
 
@@ -130,6 +142,7 @@ export class Gate {
         this.cfg.finishedHoldTtlSeconds,
         this.cfg.holdMaxTotalSeconds * 1000,
         ...this.holdBounds(),
+        this.cfg.crossShardTimeoutMs ?? 10_000,
         ...payloads,
       ],
     );

@@ -11,6 +11,8 @@ export const GROUPS = {
   ingest: 'ingest',
   reserver: 'reserver',
   ledgerWriter: 'ledger-writer',
+  /** The reserver's relay of each shard's outbox (carts across shards). */
+  relay: 'relay',
 } as const;
 
 export interface PublicStreams {
@@ -61,6 +63,14 @@ export class ShardKeys {
    */
   get outcomes(): string {
     return `${this.namespace}checkout:outcomes:{${this.shard}}`;
+  }
+  /**
+   * A cart across shards: messages this shard's decisions send to other shards (`to`, `m`),
+   * written in the decision's own atomic call; the reserver's relay copies them to the target's
+   * inbound stream (includes/saga.lua, apps/reserver/src/relay.ts).
+   */
+  get outbox(): string {
+    return `${this.prefix}out`;
   }
   /** reserver → ledger-writer: one entry per state change. */
   get ledger(): string {

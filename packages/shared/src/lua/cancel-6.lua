@@ -12,6 +12,7 @@
     reason: unknown_hold | hold_expired | hold_cancelled | hold_confirmed | ''
 ]]
 --@include "common"
+--@include "saga"
 --@include "decide"
 
 -- The decision itself lives in includes/decide.lua, shared with decideMany-4.lua.

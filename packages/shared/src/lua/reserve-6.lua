@@ -22,6 +22,7 @@
   [["SKU",qty],...], a qty that is not a positive integer).
 ]]
 --@include "common"
+--@include "saga"
 --@include "decide"
 
 -- The decision itself lives in includes/decide.lua, shared with decideMany-4.lua.

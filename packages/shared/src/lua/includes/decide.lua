@@ -1,8 +1,10 @@
 -- The four checkout decisions as functions, shared by the one-event scripts (reserve-6,
--- confirm-6, cancel-6, extend-6) and the batch script (decideMany-4). Needs "common".
+-- confirm-6, cancel-6, extend-6) and the batch script (decideMany-4). Needs "common" and "saga"
+-- (carts across shards).
 --
 -- ctx: { now, due, outcomes, ledger, prefix, shard, maxlen, dedupe_ttl, finished_ttl,
---        hold = { default, min, max } (hold lengths in s) }
+--        hold = { default, min, max } (hold lengths in s), part_timeout_ms (a cart across
+--        shards waits this long for its parts' answers) }
 -- Each returns { status, reason, expires_at } like the one-event scripts document.
 
 -- A hold's length in ms: the requested seconds (nil = the default) within [min, max]. The one
@@ -36,7 +38,8 @@ end
 
 -- lines: the decoded cart, or nil to decode lines_json. lines_json: the cart as JSON, or nil to
 -- encode it only when a hold is written (the sold-out path never needs it).
-local function decide_reserve(ctx, ev_key, hold_key, event_id, checkout_id, user, lines, lines_json, hold_s, max_total_ms)
+-- line_shards: for a cart across shards, the shard of each line (nil: every line is local).
+local function decide_reserve(ctx, ev_key, hold_key, event_id, checkout_id, user, lines, lines_json, hold_s, max_total_ms, line_shards)
   local now, prefix = ctx.now, ctx.prefix
   if lines == nil then
     local ok, decoded = pcall(cjson.decode, lines_json)
@@ -55,6 +58,26 @@ local function decide_reserve(ctx, ev_key, hold_key, event_id, checkout_id, user
 
   if redis.call('EXISTS', hold_key) == 1 then return reject('hold_exists') end
 
+  -- A cart across shards: this shard checks and holds its own lines; the others are asked.
+  local parts, nparts, cart_json = nil, 0, nil
+  if line_shards then
+    local mine = {}
+    parts = {}
+    for i = 1, #lines do
+      local at = line_shards[i]
+      if at == ctx.shard then
+        mine[#mine + 1] = lines[i]
+      else
+        if not parts[at] then parts[at] = {}; nparts = nparts + 1 end
+        parts[at][#parts[at] + 1] = lines[i]
+      end
+    end
+    if nparts == 0 then parts = nil else
+      cart_json = lines_json or cjson.encode(lines)
+      lines, lines_json = mine, nil
+    end
+  end
+
   -- Check every line before touching anything: all-or-nothing without rollback. A SKU listed
   -- twice is checked against its summed quantity (validation forbids repeats, but the gate must
   -- never oversell).
@@ -72,8 +95,8 @@ local function decide_reserve(ctx, ev_key, hold_key, event_id, checkout_id, user
     end
   end
 
-  -- Everything that can fail is done before the first write.
-  lines_json = lines_json or cjson.encode(lines)
+  -- Everything that can fail is done before the first write. (An empty list encodes as {}.)
+  lines_json = lines_json or (#lines > 0 and cjson.encode(lines) or '[]')
   local deltas = {}
   for i = 1, #lines do
     local sku, qty = lines[i][1], tonumber(lines[i][2])
@@ -88,13 +111,30 @@ local function decide_reserve(ctx, ev_key, hold_key, event_id, checkout_id, user
   local max_until = now + tonumber(max_total_ms)
   if expires_at > max_until then expires_at = max_until end
   local n = redis.call('INCR', prefix .. 'seq')
-  redis.call('HSET', hold_key, 'state', 'active', 'user', user, 'lines', lines_json,
+  redis.call('HSET', hold_key, 'state', parts and 'pending' or 'active', 'user', user, 'lines', lines_json,
     'expires_at', expires_at, 'created_at', now, 'max_until', max_until, 'n', n,
     'event_id', event_id)
+  -- A user's holds, for `holdfast holds list --user` (finished ones drop out as their keys expire).
+  local uk = prefix .. 'uholds:' .. user
+  redis.call('SADD', uk, checkout_id)
+  redis.call('EXPIRE', uk, math.floor(tonumber(max_total_ms) / 1000) + tonumber(ctx.finished_ttl or 0) + 60)
+  if #deltas > 0 then
+    emit_ledger(ctx.ledger, 'reserve:' .. event_id, 'reserve', event_id, checkout_id, now, deltas)
+  end
+  mark_decided(ev_key, ctx.dedupe_ttl)
+  if parts then
+    -- No outcome yet: it is written when the parts have answered (saga.lua), or by the sweep
+    -- at the cross-shard deadline.
+    redis.call('HSET', hold_key, 'parts', cjson.encode(parts), 'waiting', nparts, 'cart', cart_json)
+    local answer_by = now + tonumber(ctx.part_timeout_ms)
+    redis.call('ZADD', ctx.due, answer_by < expires_at and answer_by or expires_at, checkout_id)
+    for shard, part_lines in pairs(parts) do
+      send(ctx, shard, { t = 'part_reserve', e = event_id, c = checkout_id, u = user, l = part_lines, o = ctx.shard })
+    end
+    return { 'pending', '', tostring(expires_at) }
+  end
   redis.call('ZADD', ctx.due, expires_at, checkout_id)
   emit_outcome(ctx.outcomes, ctx.maxlen, event_id, checkout_id, 'reserve', 'reserved', nil, expires_at, now, ctx.shard)
-  emit_ledger(ctx.ledger, 'reserve:' .. event_id, 'reserve', event_id, checkout_id, now, deltas)
-  mark_decided(ev_key, ctx.dedupe_ttl)
   return { 'reserved', '', tostring(expires_at) }
 end
 
@@ -102,11 +142,15 @@ end
 -- state into its rejection. Returns (hold, nil) or (nil, reply) after writing the rejection.
 local function load_active_hold(ctx, typ, ev_key, hold_key, event_id, checkout_id, reject_past_deadline)
   if redis.call('GET', ev_key) == 'd' then return nil, { 'duplicate', '', '' } end
-  local h = redis.call('HMGET', hold_key, 'state', 'user', 'lines', 'expires_at', 'max_until', 'n')
+  local h = redis.call('HMGET', hold_key, 'state', 'user', 'lines', 'expires_at', 'max_until', 'n', 'parts', 'event_id')
   local state = h[1]
   local reason = nil
   if not state then
     reason = 'unknown_hold'
+  elseif state == 'pending' then
+    reason = 'hold_pending' -- a cart across shards whose parts have not all answered yet
+  elseif state == 'rejected' then
+    reason = 'unknown_hold' -- a cart across shards that was refused: it never was a hold
   elseif state == 'confirmed' then
     reason = 'hold_confirmed'
   elseif state == 'cancelled' then
@@ -124,7 +168,7 @@ local function load_active_hold(ctx, typ, ev_key, hold_key, event_id, checkout_i
   end
   return {
     user = h[2], lines = cjson.decode(h[3]), expires_at = tonumber(h[4]),
-    max_until = tonumber(h[5]), n = h[6],
+    max_until = tonumber(h[5]), n = h[6], parts = parts_of(h[7]), reserve_event = h[8],
   }, nil
 end
 
@@ -143,7 +187,10 @@ local function decide_confirm(ctx, ev_key, hold_key, event_id, checkout_id)
   redis.call('EXPIRE', hold_key, ctx.finished_ttl)
   redis.call('ZREM', ctx.due, checkout_id)
   emit_outcome(ctx.outcomes, ctx.maxlen, event_id, checkout_id, 'confirm', 'confirmed', nil, nil, ctx.now, ctx.shard)
-  emit_ledger(ctx.ledger, 'confirm:' .. event_id, 'confirm', event_id, checkout_id, ctx.now, deltas)
+  if #deltas > 0 then
+    emit_ledger(ctx.ledger, 'confirm:' .. event_id, 'confirm', event_id, checkout_id, ctx.now, deltas)
+  end
+  if hold.parts then send_all(ctx, hold.parts, 'part_confirm', hold.reserve_event, checkout_id) end
   mark_decided(ev_key, ctx.dedupe_ttl)
   return { 'confirmed', '', '' }
 end
@@ -158,7 +205,10 @@ local function decide_cancel(ctx, ev_key, hold_key, event_id, checkout_id)
   redis.call('EXPIRE', hold_key, ctx.finished_ttl)
   redis.call('ZREM', ctx.due, checkout_id)
   emit_outcome(ctx.outcomes, ctx.maxlen, event_id, checkout_id, 'cancel', 'cancelled', nil, nil, ctx.now, ctx.shard)
-  emit_ledger(ctx.ledger, 'cancel:' .. event_id, 'cancel', event_id, checkout_id, ctx.now, deltas)
+  if #deltas > 0 then
+    emit_ledger(ctx.ledger, 'cancel:' .. event_id, 'cancel', event_id, checkout_id, ctx.now, deltas)
+  end
+  if hold.parts then send_all(ctx, hold.parts, 'part_release', hold.reserve_event, checkout_id) end
   mark_decided(ev_key, ctx.dedupe_ttl)
   return { 'cancelled', '', '' }
 end
@@ -176,7 +226,9 @@ local function decide_extend(ctx, ev_key, hold_key, event_id, checkout_id, hold_
   local deltas = {}
   for i = 1, #hold.lines do deltas[i] = { hold.lines[i][1], 0, 0, 0, 0 } end
   emit_outcome(ctx.outcomes, ctx.maxlen, event_id, checkout_id, 'extend', 'extended', nil, expires_at, ctx.now, ctx.shard)
-  emit_ledger(ctx.ledger, 'extend:' .. event_id, 'extend', event_id, checkout_id, ctx.now, deltas)
+  if #deltas > 0 then
+    emit_ledger(ctx.ledger, 'extend:' .. event_id, 'extend', event_id, checkout_id, ctx.now, deltas)
+  end
   mark_decided(ev_key, ctx.dedupe_ttl)
   return { 'extended', '', tostring(expires_at) }
 end

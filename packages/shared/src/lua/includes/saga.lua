@@ -1,0 +1,158 @@
+-- Carts across shards (contract v2): a reservation saga. Needs "common".
+--
+-- The home shard (the one deciding the reserve, normally its first line's) holds its own lines
+-- and keeps the cart's hold in state 'pending'; every other shard holding lines of the cart gets
+-- a `part_reserve` message and answers with a `part_result`. When every part answered ok the hold
+-- turns 'active' and the one outcome (reserved) is written on the home shard; the first refusal,
+-- or no answer by the cross-shard deadline, aborts the cart: the home lines are released, the
+-- outcome is `rejected` (with the part's reason, or `shard_timeout`), and every other shard gets
+-- a `part_release`. Confirm, cancel and expiry of an active cart act on the home lines and send
+-- `part_confirm` / `part_release` to every part; parts never expire by themselves (the home's
+-- deadline is the cart's).
+--
+-- Messages leave a shard through its outbox stream (S out: `to` = target shard, `m` = payload),
+-- written in the same atomic call as the state change that causes them; the reserver's relay
+-- copies each to the target shard's inbound stream and acks it (at least once). Every receiver
+-- is idempotent by the part's state (S part:<reserve event_id>), so a redelivered message or a
+-- process killed between any two steps changes nothing twice.
+
+-- Queues one message for another shard (its inbound payload; 's' marks it as relayed).
+local function send(ctx, to, msg)
+  msg.s = 'relay'
+  redis.call('XADD', ctx.prefix .. 'out', '*', 'to', to, 'm', cjson.encode(msg))
+end
+
+-- The remote shards of a cart hold and their lines: { [shard] = { {sku, qty}, ... } }.
+local function parts_of(parts_json)
+  if not parts_json or parts_json == '' then return nil end
+  return cjson.decode(parts_json)
+end
+
+local function send_all(ctx, parts, kind, event_id, checkout_id)
+  for shard, _ in pairs(parts) do
+    send(ctx, shard, { t = kind, e = event_id, c = checkout_id, o = ctx.shard })
+  end
+end
+
+-- Ends a pending cart: releases the home lines, writes the reserve's one outcome (rejected),
+-- and tells every part to release (a part that has not reserved yet leaves a tombstone).
+local function abort_cart(ctx, hold_key, checkout_id, reason)
+  local h = redis.call('HMGET', hold_key, 'user', 'lines', 'parts', 'event_id', 'n')
+  local deltas = release_hold(ctx.prefix, h[1], cjson.decode(h[2]))
+  redis.call('HSET', hold_key, 'state', 'rejected', 'reason', reason)
+  redis.call('EXPIRE', hold_key, ctx.finished_ttl)
+  redis.call('ZREM', ctx.due, checkout_id)
+  emit_outcome(ctx.outcomes, ctx.maxlen, h[4], checkout_id, 'reserve', 'rejected', reason, nil, ctx.now, ctx.shard)
+  if #deltas > 0 then
+    emit_ledger(ctx.ledger, 'abort:' .. h[4], 'cancel', h[4], checkout_id, ctx.now, deltas)
+  end
+  send_all(ctx, parts_of(h[3]), 'part_release', h[4], checkout_id)
+end
+
+-- A remote shard holds its lines of a cart, all or nothing, once per cart (msg: e, c, u, l, o).
+local function decide_part_reserve(ctx, msg)
+  local pk = ctx.prefix .. 'part:' .. msg.e
+  local p = redis.call('HMGET', pk, 'state', 'reason')
+  if p[1] == 'held' then
+    send(ctx, msg.o, { t = 'part_result', e = msg.e, c = msg.c, f = ctx.shard, k = 1 })
+    return { 'part_held', '', '' }
+  elseif p[1] == 'refused' then
+    send(ctx, msg.o, { t = 'part_result', e = msg.e, c = msg.c, f = ctx.shard, k = 0, r = p[2] })
+    return { 'part_refused', p[2], '' }
+  elseif p[1] then
+    return { 'part_' .. p[1], '', '' } -- released before it arrived (the cart was aborted)
+  end
+  local want, refusal = {}, nil
+  for i = 1, #msg.l do
+    local sku, qty = msg.l[i][1], tonumber(msg.l[i][2])
+    want[sku] = (want[sku] or 0) + qty
+    local st = redis.call('HMGET', ctx.prefix .. 'stock:' .. sku, 'available', 'per_user')
+    if not st[1] then refusal = 'unknown_sku'
+    elseif tonumber(st[1]) < want[sku] then refusal = 'out_of_stock'
+    else
+      local limit = tonumber(st[2] or '0')
+      if limit > 0 then
+        local used = tonumber(redis.call('HGET', ctx.prefix .. 'usage:' .. msg.u, sku) or '0')
+        if used + want[sku] > limit then refusal = 'user_limit' end
+      end
+    end
+    if refusal then break end
+  end
+  if refusal then
+    redis.call('HSET', pk, 'state', 'refused', 'reason', refusal, 'checkout_id', msg.c, 'home', msg.o)
+    redis.call('EXPIRE', pk, ctx.finished_ttl)
+    send(ctx, msg.o, { t = 'part_result', e = msg.e, c = msg.c, f = ctx.shard, k = 0, r = refusal })
+    return { 'part_refused', refusal, '' }
+  end
+  local deltas = {}
+  for i = 1, #msg.l do
+    local sku, qty = msg.l[i][1], tonumber(msg.l[i][2])
+    local sk = ctx.prefix .. 'stock:' .. sku
+    redis.call('HINCRBY', sk, 'available', -qty)
+    redis.call('HINCRBY', sk, 'held', qty)
+    redis.call('HINCRBY', ctx.prefix .. 'usage:' .. msg.u, sku, qty)
+    deltas[i] = { sku, 0, -qty, qty, 0 }
+  end
+  redis.call('HSET', pk, 'state', 'held', 'checkout_id', msg.c, 'home', msg.o, 'user', msg.u,
+    'lines', cjson.encode(msg.l), 'created_at', ctx.now)
+  emit_ledger(ctx.ledger, 'part-reserve:' .. msg.e .. ':' .. ctx.shard, 'reserve', msg.e, msg.c, ctx.now, deltas)
+  send(ctx, msg.o, { t = 'part_result', e = msg.e, c = msg.c, f = ctx.shard, k = 1 })
+  return { 'part_held', '', '' }
+end
+
+-- The home shard hears from one part (msg: e, c, f = the part's shard, k = 1 ok / 0 refused, r).
+local function decide_part_result(ctx, msg)
+  local hk = ctx.prefix .. 'hold:' .. msg.c
+  local h = redis.call('HMGET', hk, 'state', 'event_id', 'expires_at')
+  -- Another cart of the same checkout id, or this one already decided: nothing to do.
+  if h[1] ~= 'pending' or h[2] ~= msg.e then return { 'part_ignored', '', '' } end
+  if redis.call('HSETNX', hk, 'r:' .. msg.f, msg.k == 1 and 'ok' or (msg.r or 'refused')) == 0 then
+    return { 'part_ignored', '', '' } -- a redelivered answer
+  end
+  if msg.k ~= 1 then
+    abort_cart(ctx, hk, msg.c, msg.r or 'refused')
+    return { 'rejected', msg.r or 'refused', '' }
+  end
+  if redis.call('HINCRBY', hk, 'waiting', -1) > 0 then return { 'part_ok', '', '' } end
+  redis.call('HSET', hk, 'state', 'active')
+  redis.call('ZADD', ctx.due, h[3], msg.c)
+  emit_outcome(ctx.outcomes, ctx.maxlen, msg.e, msg.c, 'reserve', 'reserved', nil, h[3], ctx.now, ctx.shard)
+  return { 'reserved', '', h[3] }
+end
+
+-- A part turns its held units into a sale (msg: e, c); once.
+local function decide_part_confirm(ctx, msg)
+  local pk = ctx.prefix .. 'part:' .. msg.e
+  local p = redis.call('HMGET', pk, 'state', 'lines')
+  if p[1] ~= 'held' then return { 'part_ignored', '', '' } end
+  local lines, deltas = cjson.decode(p[2]), {}
+  for i = 1, #lines do
+    local sku, qty = lines[i][1], tonumber(lines[i][2])
+    local sk = ctx.prefix .. 'stock:' .. sku
+    redis.call('HINCRBY', sk, 'held', -qty)
+    redis.call('HINCRBY', sk, 'sold', qty)
+    deltas[i] = { sku, 0, 0, -qty, qty }
+  end
+  redis.call('HSET', pk, 'state', 'sold')
+  redis.call('EXPIRE', pk, ctx.finished_ttl)
+  emit_ledger(ctx.ledger, 'part-confirm:' .. msg.e .. ':' .. ctx.shard, 'confirm', msg.e, msg.c, ctx.now, deltas)
+  return { 'part_sold', '', '' }
+end
+
+-- A part gives its units back (cart aborted, cancelled or expired); a part not reserved yet
+-- leaves a tombstone so that its late part_reserve holds nothing.
+local function decide_part_release(ctx, msg)
+  local pk = ctx.prefix .. 'part:' .. msg.e
+  local p = redis.call('HMGET', pk, 'state', 'lines', 'user')
+  if not p[1] then
+    redis.call('HSET', pk, 'state', 'released', 'checkout_id', msg.c, 'home', msg.o)
+    redis.call('EXPIRE', pk, ctx.finished_ttl)
+    return { 'part_released', '', '' }
+  end
+  if p[1] ~= 'held' then return { 'part_ignored', '', '' } end
+  local deltas = release_hold(ctx.prefix, p[3], cjson.decode(p[2]))
+  redis.call('HSET', pk, 'state', 'released')
+  redis.call('EXPIRE', pk, ctx.finished_ttl)
+  emit_ledger(ctx.ledger, 'part-release:' .. msg.e .. ':' .. ctx.shard, 'cancel', msg.e, msg.c, ctx.now, deltas)
+  return { 'part_released', '', '' }
+end
