@@ -6,7 +6,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { ConfigError } from '@holdfast/shared';
 import { withContext } from '@holdfast/shared/tools';
 import { CliError, EXIT, errorMessage } from '@holdfast/shared/tools';
-import { sendAdmin, type AdminOptions } from './commands/admin.js';
+import { sendAdmin, sendPlace, type AdminOptions } from './commands/admin.js';
 import { stockLoad, stockShow } from './commands/stock.js';
 import { reconcileOnce } from './commands/reconcile.js';
 import { dlqList, dlqReplay } from './commands/dlq.js';
@@ -92,6 +92,28 @@ function addAdminCommands(program: Command, setCode: SetCode): void {
         '\nExit codes: 0 applied · 1 not applied within --timeout (no reserver?) or Redis unreachable · 2 bad argument/env',
     )
     .action(adminAction('set_limit'));
+
+  adminOptions(
+    program
+      .command('place')
+      .description(
+        'place a SKU that does not exist yet on a shard (contract v2) through inventory:admin; do it before its first restock',
+      )
+      .argument('<sku>', 'the SKU')
+      .argument('<shard>', 'one of HOLDFAST_SHARDS'),
+  )
+    .addHelpText(
+      'after',
+      '\nExamples:\n  HOLDFAST_SHARDS=s0,s1,s2 holdfast place SKU-1 s2\n' +
+        '\nExit codes: 0 placed (or already placed there) · 1 the SKU lives elsewhere, not applied within --timeout, or Redis unreachable · 2 bad argument/env (a shard not in HOLDFAST_SHARDS)',
+    )
+    .action(async (sku: string, shard: string, o: AdminOptions) => {
+      setCode(
+        await withContext((ctx) =>
+          sendPlace(ctx, sku, shard, { ...o, wait: o.wait !== false }, out),
+        ),
+      );
+    });
 }
 
 /** `holdfast stock show / stock load. */

@@ -169,3 +169,51 @@ describe('holdfast without a reserver', () => {
     expect(c.code).toBe(2);
   });
 });
+
+describe('holdfast place with a reserver serving two shards', () => {
+  let env: IsolatedEnv;
+  let redis: Redis;
+  let keys: Keys;
+  let shardsEnv: Record<string, string>;
+  let services: RunningService[] = [];
+
+  beforeAll(async () => {
+    env = await isolatedEnv({ mysql: false });
+    keys = new Keys(env.namespace, ['main', 's2']);
+    redis = createRedis(env.redisUrl, { name: 'test' });
+    shardsEnv = { ...env.env, HOLDFAST_SHARDS: 'main,s2' };
+    services = [await startService('reserver', { ...shardsEnv, BLOCK_MS: '100' })];
+  });
+  afterAll(async () => {
+    await stopAll(services);
+    redis.disconnect();
+    await env.cleanup();
+  });
+
+  it('places a new SKU, whose restock then lands on that shard; refuses a move and an unknown shard', async () => {
+    // A SKU the placement function would put on main (so the place is what moves it to s2).
+    let sku = 'P0';
+    for (let i = 0; keys.defaultShardOf(sku) !== 'main'; i++) sku = `P${i}`;
+    const p = await runCli(['place', sku, 's2'], shardsEnv);
+    expect(p.stderr).toBe('');
+    expect(p.code).toBe(0);
+    expect(p.stdout).toMatch(new RegExp(`applied: ${sku} lives on shard s2`));
+    expect(await redis.hget(keys.streams.placement, sku)).toBe('s2');
+
+    const r = await runCli(['restock', sku, '7'], shardsEnv);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await readStock(redis, keys, sku, 's2')).toMatchObject({ total: 7, available: 7 });
+    expect(await readStock(redis, keys, sku, 'main')).toBeNull();
+
+    const again = await runCli(['place', sku, 's2'], shardsEnv);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/already placed there/);
+    const move = await runCli(['place', sku, 'main'], shardsEnv);
+    expect(move.code).toBe(1);
+    expect(move.stderr).toMatch(/already lives on shard s2/);
+    const unknown = await runCli(['place', 'P-new', 'nowhere'], shardsEnv);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/not one of HOLDFAST_SHARDS/);
+    expect(await redis.hexists(keys.streams.placement, 'P-new')).toBe(0);
+  });
+});

@@ -101,9 +101,9 @@ describe('holdfast stock show / reconcile', () => {
     const table = await runCli(['stock', 'show'], env.env);
     expect(table.code).toBe(0);
     expect(table.stdout).toMatch(
-      /^sku\s+r\.total\s+r\.avail\s+r\.held\s+r\.sold\s+m\.total.*variance$/m,
+      /^sku\s+shard\s+r\.total\s+r\.avail\s+r\.held\s+r\.sold\s+m\.total.*variance$/m,
     );
-    expect(table.stdout).toMatch(/^A\s+10\s+10\s+0\s+0\s+10\s+10\s+0\s+0\s+0$/m);
+    expect(table.stdout).toMatch(/^A\s+main\s+10\s+10\s+0\s+0\s+10\s+10\s+0\s+0\s+0$/m);
   });
 
   it('stock show: an unknown SKU exits 1; MySQL unreachable shows Redis with a warning', async () => {

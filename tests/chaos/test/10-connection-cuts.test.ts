@@ -13,11 +13,13 @@ import { scenario, names, sleep, until } from '../src/harness.js';
 import { Shoppers } from '../src/load.js';
 import { checkoutGarbage } from '../src/garbage.js';
 
+/** Every blocking reader of a one-shard fleet (the shard's lanes are named after it). */
 const READERS = [
   'holdfast-ingest-read',
-  'holdfast-reserver-read',
+  'holdfast-reserver-read-main',
+  'holdfast-reserver-relay-main',
   'holdfast-reserver-admin',
-  'holdfast-ledger-writer-read',
+  'holdfast-ledger-writer-read-main',
 ];
 
 async function clients(r: Redis): Promise<Array<Record<string, string>>> {
