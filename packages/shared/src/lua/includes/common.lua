@@ -61,3 +61,16 @@ local function release_hold(prefix, user, lines)
   end
   return deltas
 end
+
+-- Turns a hold's (or a cart part's) held units into sales (confirm). Returns the ledger deltas.
+local function sell_lines(prefix, lines)
+  local deltas = {}
+  for i = 1, #lines do
+    local sku, qty = lines[i][1], tonumber(lines[i][2])
+    local sk = prefix .. 'stock:' .. sku
+    redis.call('HINCRBY', sk, 'held', -qty)
+    redis.call('HINCRBY', sk, 'sold', qty)
+    deltas[i] = { sku, 0, 0, -qty, qty }
+  end
+  return deltas
+end

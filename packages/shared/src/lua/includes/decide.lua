@@ -175,14 +175,7 @@ end
 local function decide_confirm(ctx, ev_key, hold_key, event_id, checkout_id)
   local hold, rejected = load_active_hold(ctx, 'confirm', ev_key, hold_key, event_id, checkout_id, true)
   if not hold then return rejected end
-  local deltas = {}
-  for i = 1, #hold.lines do
-    local sku, qty = hold.lines[i][1], tonumber(hold.lines[i][2])
-    local sk = ctx.prefix .. 'stock:' .. sku
-    redis.call('HINCRBY', sk, 'held', -qty)
-    redis.call('HINCRBY', sk, 'sold', qty)
-    deltas[i] = { sku, 0, 0, -qty, qty }
-  end
+  local deltas = sell_lines(ctx.prefix, hold.lines)
   redis.call('HSET', hold_key, 'state', 'confirmed')
   redis.call('EXPIRE', hold_key, ctx.finished_ttl)
   redis.call('ZREM', ctx.due, checkout_id)

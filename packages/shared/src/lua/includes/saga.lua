@@ -125,14 +125,7 @@ local function decide_part_confirm(ctx, msg)
   local pk = ctx.prefix .. 'part:' .. msg.e
   local p = redis.call('HMGET', pk, 'state', 'lines')
   if p[1] ~= 'held' then return { 'part_ignored', '', '' } end
-  local lines, deltas = cjson.decode(p[2]), {}
-  for i = 1, #lines do
-    local sku, qty = lines[i][1], tonumber(lines[i][2])
-    local sk = ctx.prefix .. 'stock:' .. sku
-    redis.call('HINCRBY', sk, 'held', -qty)
-    redis.call('HINCRBY', sk, 'sold', qty)
-    deltas[i] = { sku, 0, 0, -qty, qty }
-  end
+  local deltas = sell_lines(ctx.prefix, cjson.decode(p[2]))
   redis.call('HSET', pk, 'state', 'sold')
   redis.call('EXPIRE', pk, ctx.finished_ttl)
   emit_ledger(ctx.ledger, 'part-confirm:' .. msg.e .. ':' .. ctx.shard, 'confirm', msg.e, msg.c, ctx.now, deltas)
