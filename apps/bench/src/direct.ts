@@ -1,6 +1,6 @@
 /**
  * C — the physical limit: the reserver's own Lua gate (Gate.queue: the one-event scripts, made
- * of the same decision functions and configuration as the reserver's decideMany-4.lua) driven
+ * of the same decision functions and configuration as the reserver's decideMany-5.lua) driven
  * straight at Redis with deep pipelining. No streams
  * in front of it, no consumer groups, no ledger-writer: what one Redis can decide per second
  * through this script. The script still appends each outcome and ledger entry, as in A.

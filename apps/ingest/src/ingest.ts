@@ -1,7 +1,7 @@
 /**
  * ingest: takes producers' entries from checkout:events, validates them against the contract,
  * dead-letters what is invalid, and forwards each new event_id to the reserver's inbound stream
- * in the same atomic step that records it (forwardMany-2.lua), so a crash between the two can
+ * in the same atomic step that records it (forwardMany-3.lua), so a crash between the two can
  * neither lose nor double an event. A duplicate event_id has no effect. With several shards each
  * event first gets its shard (router.ts) and goes to that shard's inbound stream.
  */
@@ -96,7 +96,13 @@ export class Ingest implements Service {
       const route = routes[i]!;
       let group = byShard.get(route.shard);
       if (!group)
-        byShard.set(route.shard, (group = { args: [this.cfg.DEDUPE_TTL_SECONDS], items: [] }));
+        byShard.set(
+          route.shard,
+          (group = {
+            args: [this.cfg.DEDUPE_TTL_SECONDS, this.cfg.REPLY_MAXLEN, this.cfg.REPLY_TTL_SECONDS],
+            items: [],
+          }),
+        );
       group.args.push(v.ev.eventId, encodeInternalEvent(v.ev, v.srcId, route.lineShards));
       group.items.push(v);
     });
@@ -108,7 +114,7 @@ export class Ingest implements Service {
           forwarded = await runScript<number[]>(
             this.redis,
             'forwardMany',
-            [sk.inbound, sk.prefix],
+            [sk.inbound, sk.prefix, sk.repliesPrefix],
             group.args,
           );
         } catch (err) {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { commonEnv, int, metricsPort, workerEnv } from '@holdfast/shared';
+import { commonEnv, replyEnv, int, metricsPort, workerEnv } from '@holdfast/shared';
 
 /** Every setting of the reserver, parsed once at start (see README, Configuration). */
 export const reserverEnv = z
@@ -7,6 +7,7 @@ export const reserverEnv = z
     ...commonEnv,
     ...workerEnv,
     ...metricsPort(9102),
+    ...replyEnv,
     HOLD_DEFAULT_SECONDS: int(600, 1, 86_400),
     HOLD_MIN_SECONDS: int(1, 1, 86_400),
     HOLD_MAX_SECONDS: int(3_600, 1, 86_400),
@@ -63,5 +64,7 @@ export function gateConfig(c: ReserverConfig) {
     holdMaxTotalSeconds: c.HOLD_MAX_TOTAL_SECONDS,
     finishedHoldTtlSeconds: c.FINISHED_HOLD_TTL_SECONDS,
     crossShardTimeoutMs: c.CROSS_SHARD_TIMEOUT_MS,
+    replyMaxLen: c.REPLY_MAXLEN,
+    replyTtlSeconds: c.REPLY_TTL_SECONDS,
   };
 }

@@ -1,6 +1,6 @@
 /**
  * Releases one shard's holds past their deadline every `intervalMs`. Any number of replicas may sweep at
- * once: expireDue-4.lua removes a hold from holds:due in the same atomic call that releases
+ * once: expireDue-5.lua removes a hold from holds:due in the same atomic call that releases
  * it, so a hold is never released twice. A hold is thus released within its deadline plus one
  * interval (invariant 5), as long as one reserver runs.
  */

@@ -4,7 +4,7 @@
  * outcome and, for a state change, one ledger entry in the same Lua call; the stream entry is
  * acked afterwards, and a redelivery is answered 'duplicate' by the script.
  *
- * One script call per batch (decideMany-4.lua): the whole batch of decisions costs one round
+ * One script call per batch (decideMany-5.lua): the whole batch of decisions costs one round
  * trip and one EVALSHA, and the inbound payloads go to it unparsed.
  */
 import type { AdminCommand, Redis } from '@holdfast/shared';
@@ -145,7 +145,7 @@ export class Reserver implements Service {
     };
     entries.forEach((e, index) => {
       // An S in entry is one field, `e`, the payload ingest validated; the gate decodes it and
-      // checks its shape (decideMany-4.lua), so it is passed through without parsing here.
+      // checks its shape (decideMany-5.lua), so it is passed through without parsing here.
       const f = e.fields;
       const payload = f.length === 2 && f[0] === INTERNAL_EVENT_FIELD ? f[1]! : fromLegacyFields(f);
       if (payload === undefined) {

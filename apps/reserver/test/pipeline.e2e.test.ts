@@ -92,6 +92,50 @@ describe('ingest → reserver', () => {
     expect(stock).toMatchObject({ total: 10, available: 0, held: 10, sold: 0 });
   });
 
+  it('answers reply_to on the producer’s reply stream, a retry too, and dead-letters a bad reply_to', async () => {
+    await xaddMany(redis, keys.streams.admin, [
+      { type: 'restock', event_id: 'rt-a1', sku: 'RT', qty: '1' },
+    ]);
+    await waitFor(async () => (await redis.hget(keys.shard().stock('RT'), 'total')) === '1');
+    const buy = (n: number, replyTo: string) => ({
+      type: 'reserve',
+      event_id: `rt-r${n}`,
+      checkout_id: `rt-c${n}`,
+      user_id: `u${n}`,
+      sku: 'RT',
+      qty: '1',
+      reply_to: replyTo,
+    });
+    await xaddMany(redis, keys.streams.events, [buy(1, 'web-a'), buy(2, 'web-b')]);
+    const replies = (to: string) => readStream(redis, keys.shard().replies(to));
+    await waitFor(
+      async () => (await replies('web-a')).length + (await replies('web-b')).length === 2,
+    );
+    const a = await replies('web-a');
+    const b = await replies('web-b');
+    expect([a[0]!.status, b[0]!.status].sort()).toEqual(['rejected', 'reserved']);
+    expect(a[0]!).toMatchObject({ event_id: 'rt-r1', checkout_id: 'rt-c1', shard: 'main' });
+    // web-a timed out and a colleague retries the same event: it learns the one decision.
+    await xaddMany(redis, keys.streams.events, [buy(1, 'web-c')]);
+    await waitFor(async () => (await replies('web-c')).length === 1);
+    const c = await replies('web-c');
+    expect(c[0]!.status).toBe(a[0]!.status);
+    expect(c[0]!.event_id).toBe('rt-r1');
+    // Decided once: one outcome per event, the SKU's one unit held once.
+    const outcomes = await outcomesByEvent(redis, keys);
+    expect(outcomes.get('rt-r1')).toHaveLength(1);
+    const stock = (await readAllStock(redis, keys)).find((r) => r.sku === 'RT')!;
+    expect(stock).toMatchObject({ total: 1, available: 0, held: 1 });
+    // A reply_to that can't name a stream is bad input: a dead letter, no decision.
+    await xaddMany(redis, keys.streams.events, [{ ...buy(3, 'web a'), sku: 'RT' }]);
+    await waitFor(async () =>
+      (await readStream(redis, keys.streams.dead)).some((d) => d.event_id === 'rt-r3'),
+    );
+    const dead = (await readStream(redis, keys.streams.dead)).find((d) => d.event_id === 'rt-r3')!;
+    expect(dead.reason).toBe('invalid_field');
+    expect((await outcomesByEvent(redis, keys)).has('rt-r3')).toBe(false);
+  });
+
   it('dead-letters every malformed entry once, changes no stock, and keeps valid entries flowing', async () => {
     await xaddMany(redis, keys.streams.admin, [
       { type: 'restock', event_id: 'bad-a1', sku: 'HOT', qty: '1000' },

@@ -156,5 +156,15 @@ export const workerEnv = {
   DLQ_MAX_VALUE_BYTES: int(65_536, 64, 16 * 1024 * 1024),
 };
 
+/**
+ * Reply streams (contract v2 `reply_to`), written by the reserver (decisions) and ingest (a
+ * retry's answer): `checkout:replies:{<shard>}:<reply_to>`, capped at about REPLY_MAXLEN entries
+ * and deleted once nothing was appended for REPLY_TTL_SECONDS.
+ */
+export const replyEnv = {
+  REPLY_MAXLEN: int(1_000, 10, 1_000_000),
+  REPLY_TTL_SECONDS: int(600, 1, 7 * 86_400),
+};
+
 /** METRICS_PORT with a per-service default; 0 picks a free port. */
 export const metricsPort = (def: number) => ({ METRICS_PORT: int(def, 0, 65_535) });

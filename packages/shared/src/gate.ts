@@ -22,8 +22,13 @@ export interface GateConfig {
   finishedHoldTtlSeconds: number;
   /** A cart across shards is rejected (shard_timeout) if its parts have not answered by then. */
   crossShardTimeoutMs?: number;
+  /** Approximate cap of each reply stream (contract v2 `reply_to`); default 1000. */
+  replyMaxLen?: number;
+  /** A reply stream nothing was appended to for this long is deleted; default 600 s. */
+  replyTtlSeconds?: number;
 }
 
+/** `replyTo`: contract v2 `reply_to` (decidePayloads / decideMany only). */
 export type CheckoutCommand =
   | {
       type: 'reserve';
@@ -32,9 +37,21 @@ export type CheckoutCommand =
       userId: string;
       lines: Array<[string, number]>;
       holdSeconds?: number | undefined;
+      replyTo?: string | undefined;
     }
-  | { type: 'confirm' | 'cancel'; eventId: string; checkoutId: string }
-  | { type: 'extend'; eventId: string; checkoutId: string; holdSeconds?: number | undefined };
+  | {
+      type: 'confirm' | 'cancel';
+      eventId: string;
+      checkoutId: string;
+      replyTo?: string | undefined;
+    }
+  | {
+      type: 'extend';
+      eventId: string;
+      checkoutId: string;
+      holdSeconds?: number | undefined;
+      replyTo?: string | undefined;
+    };
 
 export type AdminCommand =
   | { type: 'restock'; eventId: string; sku: string; qty: number }
@@ -121,7 +138,7 @@ export class Gate {
 
   /**
    * Decides a batch of `S in` payloads (as ingest wrote them, see validation/internal-event.ts)
-   * in one script call (decideMany-4.lua), in order; the same decisions as queue() per
+   * in one script call (decideMany-5.lua), in order; the same decisions as queue() per
    * command. A slot is an Error when that event's decision raised one — its message starts
    * with "ERR bad_event" when the payload itself is malformed (nothing was written).
    */
@@ -134,7 +151,7 @@ export class Gate {
     const res = await runScript<unknown[]>(
       client,
       'decideMany',
-      [sk.holdsDue, sk.outcomes, sk.ledger, sk.prefix],
+      [sk.holdsDue, sk.outcomes, sk.ledger, sk.prefix, sk.repliesPrefix],
       [
         now ?? '',
         this.cfg.dedupeTtlSeconds,
@@ -143,6 +160,7 @@ export class Gate {
         this.cfg.holdMaxTotalSeconds * 1000,
         ...this.holdBounds(),
         this.cfg.crossShardTimeoutMs ?? 10_000,
+        ...this.replyBounds(),
         ...payloads,
       ],
     );
@@ -189,9 +207,21 @@ export class Gate {
     return runScript<number>(
       client,
       'expireDue',
-      [sk.holdsDue, sk.outcomes, sk.ledger, sk.prefix],
-      [now ?? '', limit, this.cfg.outcomesMaxLen, this.cfg.finishedHoldTtlSeconds],
+      [sk.holdsDue, sk.outcomes, sk.ledger, sk.prefix, sk.repliesPrefix],
+      [
+        now ?? '',
+        limit,
+        this.cfg.outcomesMaxLen,
+        this.cfg.finishedHoldTtlSeconds,
+        this.cfg.dedupeTtlSeconds,
+        ...this.replyBounds(),
+      ],
     );
+  }
+
+  /** Reply streams' cap and idle ttl, as the scripts take them. */
+  private replyBounds(): [number, number] {
+    return [this.cfg.replyMaxLen ?? 1_000, this.cfg.replyTtlSeconds ?? 600];
   }
 
   queueAdmin(p: ChainableCommander, cmd: AdminCommand, now?: number): ChainableCommander {

@@ -65,6 +65,17 @@ export class ShardKeys {
     return `${this.namespace}checkout:outcomes:{${this.shard}}`;
   }
   /**
+   * Public (contract v2): the prefix of this shard's reply streams; an event carrying
+   * `reply_to` gets its outcome also at `checkout:replies:{<shard>}:<reply_to>`, in the same
+   * atomic step (same hash tag as the decision).
+   */
+  get repliesPrefix(): string {
+    return `${this.namespace}checkout:replies:{${this.shard}}:`;
+  }
+  replies(replyTo: string): string {
+    return `${this.repliesPrefix}${replyTo}`;
+  }
+  /**
    * A cart across shards: messages this shard's decisions send to other shards (`to`, `m`),
    * written in the decision's own atomic call; the reserver's relay copies them to the target's
    * inbound stream (includes/saga.lua, apps/reserver/src/relay.ts).

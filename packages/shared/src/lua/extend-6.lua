@@ -16,7 +16,7 @@
 --@include "saga"
 --@include "decide"
 
--- The decision itself lives in includes/decide.lua, shared with decideMany-4.lua.
+-- The decision itself lives in includes/decide.lua, shared with decideMany-5.lua.
 local ctx = {
   now = now_ms(ARGV[1]), due = KEYS[3], outcomes = KEYS[4], ledger = KEYS[5], prefix = KEYS[6], shard = shard_of(KEYS[6]),
   maxlen = ARGV[5], dedupe_ttl = ARGV[4], finished_ttl = 0,

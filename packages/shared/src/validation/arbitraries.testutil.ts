@@ -11,8 +11,18 @@ export const idArb = fc.string({ unit: visibleChar, minLength: 1, maxLength: 128
 export const shortId = fc.string({ unit: visibleChar, minLength: 1, maxLength: 12 });
 const holdArb = fc.option(fc.integer({ min: 1, max: 1_000_000_000 }), { nil: undefined });
 
-/** Valid normalised checkout events. */
-export const checkoutEventArb: fc.Arbitrary<CheckoutEvent> = fc.oneof(
+/** A valid reply_to (contract v2): 1–64 characters of [A-Za-z0-9_-]. */
+const replyToArb = fc.option(
+  fc.string({
+    unit: fc.constantFrom(...'abcXYZ019_-'.split('')),
+    minLength: 1,
+    maxLength: 64,
+  }),
+  { nil: undefined },
+);
+
+/** Valid normalised checkout events, without reply_to. */
+const eventArb: fc.Arbitrary<CheckoutEvent> = fc.oneof(
   fc
     .record({
       eventId: idArb,
@@ -47,6 +57,11 @@ export const checkoutEventArb: fc.Arbitrary<CheckoutEvent> = fc.oneof(
     })),
 );
 
+/** Valid normalised checkout events, some with a reply_to. */
+export const checkoutEventArb: fc.Arbitrary<CheckoutEvent> = fc
+  .tuple(eventArb, replyToArb)
+  .map(([ev, replyTo]) => (replyTo === undefined ? ev : { ...ev, replyTo }));
+
 /** Renders a valid event as a producer would send it (the sku/qty shorthand when asked and possible). */
 export function toProducerFields(
   ev: CheckoutEvent,
@@ -64,6 +79,7 @@ export function toProducerFields(
   if ((ev.type === 'reserve' || ev.type === 'extend') && ev.holdSeconds !== undefined) {
     out.push('hold_seconds', String(ev.holdSeconds));
   }
+  if (ev.replyTo !== undefined) out.push('reply_to', ev.replyTo);
   return [...out, ...extra];
 }
 
@@ -76,6 +92,7 @@ export const KNOWN_NAMES = [
   'sku',
   'qty',
   'hold_seconds',
+  'reply_to',
   'per_user',
   'src_id',
 ];
@@ -187,10 +204,10 @@ export const nearlyValidCheckoutFields = mutated(
   fc.tuple(checkoutEventArb, fc.boolean()).map(([ev, sh]) => toProducerFields(ev, sh)),
 );
 
-/** What the gate reads back from a payload (decideMany-4.lua), as a CheckoutEvent. */
+/** What the gate reads back from a payload (decideMany-5.lua), as a CheckoutEvent. */
 export function payloadToEvent(json: string): { ev: CheckoutEvent; srcId: string } {
   const p = JSON.parse(json) as InternalPayload;
-  const base = { eventId: p.e, checkoutId: p.c };
+  const base = { eventId: p.e, checkoutId: p.c, ...(p.r === undefined ? {} : { replyTo: p.r }) };
   const hold = p.h === undefined ? {} : { holdSeconds: p.h };
   switch (p.t) {
     case 'reserve':

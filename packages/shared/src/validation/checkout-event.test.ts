@@ -155,6 +155,18 @@ describe('validateCheckoutEvent: accepted forms', () => {
     });
   });
 
+  it('reply_to (contract v2) on every type, 1 and 64 characters', () => {
+    expect(
+      expectOk(['type', 'cancel', 'event_id', 'e4', 'checkout_id', 'c2', 'reply_to', 'web-7']),
+    ).toEqual({ type: 'cancel', eventId: 'e4', checkoutId: 'c2', replyTo: 'web-7' });
+    expect(expectOk(entry(RESERVE, { reply_to: 'a' }))).toMatchObject({ replyTo: 'a' });
+    const long = `A_z-9${'x'.repeat(59)}`;
+    expect(expectOk(entry(RESERVE, { reply_to: long }))).toMatchObject({ replyTo: long });
+    expect(
+      expectOk(['type', 'extend', 'event_id', 'e', 'checkout_id', 'c', 'reply_to', 'w']),
+    ).toMatchObject({ replyTo: 'w' });
+  });
+
   it('reserve with hold_seconds, including the bounds of its form', () => {
     expect(expectOk(entry(RESERVE, { hold_seconds: '600' }))).toMatchObject({ holdSeconds: 600 });
     expect(expectOk(entry(RESERVE, { hold_seconds: '1' }))).toMatchObject({ holdSeconds: 1 });
@@ -454,6 +466,16 @@ const CORPUS: Case[] = [
   [
     'extend with hold_seconds "abc"',
     ['type', 'extend', 'event_id', 'e', 'checkout_id', 'c', 'hold_seconds', 'abc'],
+    'invalid_field',
+  ],
+  // reply_to (contract v2): it names a stream, so only [A-Za-z0-9_-]{1,64}
+  ['reply_to empty', entry(RESERVE, { reply_to: '' }), 'invalid_field'],
+  ['reply_to with a space', entry(RESERVE, { reply_to: 'web 1' }), 'invalid_field'],
+  ['reply_to with a hash tag', entry(RESERVE, { reply_to: '{main}' }), 'invalid_field'],
+  ['reply_to of 65 characters', entry(RESERVE, { reply_to: 'x'.repeat(65) }), 'invalid_field'],
+  [
+    'confirm with reply_to "a:b"',
+    ['type', 'confirm', 'event_id', 'e', 'checkout_id', 'c', 'reply_to', 'a:b'],
     'invalid_field',
   ],
   // array shape

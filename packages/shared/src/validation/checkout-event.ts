@@ -12,6 +12,7 @@ import {
 } from './fields.js';
 import {
   MAX_HOLD_SECONDS,
+  REPLY_TO_RE,
   resolveValidationLimits,
   type CheckoutEvent,
   type Rejection,
@@ -56,7 +57,26 @@ export function validateCheckoutEvent(
   const ids = readIds(f);
   if (!Array.isArray(ids)) return ids;
   const [eventId, checkoutId] = ids;
+  const replyTo = f.get('reply_to');
+  if (replyTo !== undefined && !REPLY_TO_RE.test(replyTo)) {
+    return reject(
+      'invalid_field',
+      `field "reply_to" ${preview(replyTo)} must be 1–64 characters of A–Z, a–z, 0–9, _ and -`,
+    );
+  }
+  const ev = validated(f, type, eventId, checkoutId, lim);
+  if (ev.ok && replyTo !== undefined) ev.value.replyTo = replyTo;
+  return ev;
+}
 
+/** The event of one type, its ids checked. */
+function validated(
+  f: Map<string, string>,
+  type: CheckoutEvent['type'],
+  eventId: string,
+  checkoutId: string,
+  lim: Readonly<ValidationLimits>,
+): ValidationResult<CheckoutEvent> {
   switch (type) {
     case 'confirm':
     case 'cancel':

@@ -17,6 +17,7 @@ export {
   MAX_PER_USER,
   MAX_RESTOCK_QTY,
   REJECT_REASONS,
+  REPLY_TO_RE,
   isRejectReason,
   resolveValidationLimits,
 } from './types.js';

@@ -2,13 +2,14 @@
  * The internal ingest → reserver stream format (`S in`, see docs/architecture.md): one field,
  * `e`, holding the validated event as compact JSON:
  *
- *   {"t":type,"e":event_id,"c":checkout_id,"s":src_id,"u":user_id,"l":[["SKU",qty],...],"h":hold_seconds}
+ *   {"t":type,"e":event_id,"c":checkout_id,"s":src_id,"u":user_id,"l":[["SKU",qty],...],"h":hold_seconds,
+ *    "p":[line shards],"r":reply_to}
  *
- * `u` and `l` only for reserve, `h` only when the producer asked for a hold length (reserve,
+ * `r` only when the producer gave `reply_to`, `p` only for a cart across shards, `u` and `l` only for reserve, `h` only when the producer asked for a hold length (reserve,
  * extend), `s` the id of the `checkout:events` entry it came from.
  *
  * Why one JSON field instead of one stream field per value: the reserver hands the payload to
- * the gate untouched (decideMany-4.lua decodes it with cjson), so per event it costs one stream
+ * the gate untouched (decideMany-5.lua decodes it with cjson), so per event it costs one stream
  * field, one script argument and no parsing in Node — per-argument work in ioredis and per-field
  * work in XADD/XREADGROUP were most of what ingest and the reserver spent per event
  * (docs/benchmarks.md, "Profiled and removed"). The gate checks the payload's shape itself
@@ -33,6 +34,8 @@ export interface InternalPayload {
    * some line lives elsewhere than the shard deciding the event.
    */
   p?: string[];
+  /** Contract v2 `reply_to`: the outcome is also appended to this reply stream of the shard. */
+  r?: string;
 }
 
 /**
@@ -53,6 +56,7 @@ export function encodeInternalEvent(
     p.h = ev.holdSeconds;
   }
   if (ev.type === 'reserve' && lineShards) p.p = [...lineShards];
+  if (ev.replyTo !== undefined) p.r = ev.replyTo;
   return JSON.stringify(p);
 }
 

@@ -56,7 +56,17 @@ export type ValidationResult<T> = { ok: true; value: T } | Rejection;
 /** One reserve line, normalised: `[sku, qty]`. */
 export type ReserveLine = [sku: string, qty: number];
 
-export interface ReserveEvent {
+/**
+ * Contract v2 `reply_to`, on any checkout event: the outcome is also appended to the reply stream
+ * `checkout:replies:{<shard>}:<reply_to>`. 1–64 characters of `[A-Za-z0-9_-]`.
+ */
+export interface Replyable {
+  replyTo?: string;
+}
+
+export const REPLY_TO_RE = /^[A-Za-z0-9_-]{1,64}$/;
+
+export interface ReserveEvent extends Replyable {
   type: 'reserve';
   eventId: string;
   checkoutId: string;
@@ -66,13 +76,13 @@ export interface ReserveEvent {
   holdSeconds?: number;
 }
 
-export interface ConfirmCancelEvent {
+export interface ConfirmCancelEvent extends Replyable {
   type: 'confirm' | 'cancel';
   eventId: string;
   checkoutId: string;
 }
 
-export interface ExtendEvent {
+export interface ExtendEvent extends Replyable {
   type: 'extend';
   eventId: string;
   checkoutId: string;

@@ -1,5 +1,5 @@
 /**
- * decideMany-4.lua (the reserver's batch path) against a real Redis: for any sequence of checkout
+ * decideMany-5.lua (the reserver's batch path) against a real Redis: for any sequence of checkout
  * commands, deciding their S in payloads in batches gives exactly what deciding them one by one
  * gives — the same replies, outcomes, ledger entries and counters, hold lengths clamped the same
  * way — an event whose decision raises an error does not stop the rest of its batch, and a

@@ -1,5 +1,5 @@
 /**
- * expireDue-4.lua against a real Redis: releases only due holds, writes one 'expired' outcome
+ * expireDue-5.lua against a real Redis: releases only due holds, writes one 'expired' outcome
  * (unique event_id) and one 'expire' ledger entry per expiry, and never releases a hold twice,
  * also when several connections sweep at once.
  */

@@ -1,5 +1,5 @@
 /**
- * forwardMany-2.lua (ingest) against a real Redis: each new event_id is recorded and its payload
+ * forwardMany-3.lua (ingest) against a real Redis: each new event_id is recorded and its payload
  * forwarded to the inbound stream once — re-sends dropped, also within one batch and across
  * racing connections — and the dedupe mark is the one the decision scripts read.
  */
@@ -19,8 +19,8 @@ describe('forwardMany', () => {
       runScript<number[]>(
         h.r,
         'forwardMany',
-        [h.sk.inbound, h.sk.prefix],
-        [3_600, ...events.flatMap(([id, type]) => [id, payload(id, type)])],
+        [h.sk.inbound, h.sk.prefix, h.sk.repliesPrefix],
+        [3_600, 100, 60, ...events.flatMap(([id, type]) => [id, payload(id, type)])],
       );
     // e2 appears twice in one batch: the first wins.
     expect(
@@ -62,15 +62,15 @@ describe('forwardMany', () => {
       runScript<number[]>(
         h.r,
         'forwardMany',
-        [h.sk.inbound, h.sk.prefix],
-        [3_600, 'e1', payload('e1', 'reserve')],
+        [h.sk.inbound, h.sk.prefix, h.sk.repliesPrefix],
+        [3_600, 100, 60, 'e1', payload('e1', 'reserve')],
       );
     expect(await fwd()).toEqual([1]);
-    // The 'f' mark is not a decision: reserve proceeds and turns it into 'd'.
+    // The 'f' mark is not a decision: reserve proceeds and turns it into the decided record.
     expect(await h.decide(reserve('e1', 'c-e1', 'u', [['A', 1]]), T0)).toMatchObject({
       status: 'reserved',
     });
-    expect(await h.r.get(h.sk.event('e1'))).toBe('d');
+    expect(await h.r.get(h.sk.event('e1'))).toMatch(/^d\|reserve\|reserved\|\|\d+\|c-e1$/);
     expect(await fwd()).toEqual([0]);
     expect(await h.decide(reserve('e1', 'c-e1', 'u', [['A', 1]]), T0)).toEqual({
       status: 'duplicate',
@@ -89,8 +89,8 @@ describe('forwardMany', () => {
           runScript<number[]>(
             c,
             'forwardMany',
-            [h.sk.inbound, h.sk.prefix],
-            [3_600, ...ids.flatMap((id) => [id, payload(id)])],
+            [h.sk.inbound, h.sk.prefix, h.sk.repliesPrefix],
+            [3_600, 100, 60, ...ids.flatMap((id) => [id, payload(id)])],
           ),
         ),
     );

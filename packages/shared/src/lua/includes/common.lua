@@ -15,19 +15,70 @@ local function shard_of(prefix)
   return string.match(prefix, '{([^}]*)}') or ''
 end
 
--- Appends one public outcome to the shard's stream (checkout:outcomes:{shard}), naming the shard.
--- maxlen 0 = never trimmed by us.
-local function emit_outcome(stream, maxlen, event_id, checkout_id, typ, status, reason, expires_at, now, shard)
+-- Appends outcome fields to a producer's reply stream: capped, and expiring once nobody has been
+-- answered there for ctx.reply_ttl seconds (contract v2: "capped and expire when unused").
+local function append_reply(ctx, to, f)
+  local k = ctx.replies .. to
+  redis.call('XADD', k, 'MAXLEN', '~', ctx.reply_maxlen, '*', unpack(f))
+  redis.call('EXPIRE', k, ctx.reply_ttl)
+end
+
+-- Appends one public outcome to the shard's stream (checkout:outcomes:{shard}), naming the shard,
+-- and to the reply streams of the event being decided (contract v2 `reply_to`): ctx.reply_to (the
+-- event's own) and ctx.also_to (a retry's, see dedupe_state). maxlen 0 = never trimmed by us.
+-- Returns nothing; the fields are the contract's Output fields.
+local function emit_outcome(ctx, event_id, checkout_id, typ, status, reason, expires_at)
   local f = { 'event_id', event_id, 'checkout_id', checkout_id, 'type', typ, 'status', status }
   if reason then f[#f + 1] = 'reason'; f[#f + 1] = reason end
   if expires_at then f[#f + 1] = 'expires_at'; f[#f + 1] = tostring(expires_at) end
-  f[#f + 1] = 'shard'; f[#f + 1] = shard
-  f[#f + 1] = 'at'; f[#f + 1] = tostring(now)
-  if tonumber(maxlen) > 0 then
-    redis.call('XADD', stream, 'MAXLEN', '~', maxlen, '*', unpack(f))
+  f[#f + 1] = 'shard'; f[#f + 1] = ctx.shard
+  f[#f + 1] = 'at'; f[#f + 1] = tostring(ctx.now)
+  if tonumber(ctx.maxlen) > 0 then
+    redis.call('XADD', ctx.outcomes, 'MAXLEN', '~', ctx.maxlen, '*', unpack(f))
   else
-    redis.call('XADD', stream, '*', unpack(f))
+    redis.call('XADD', ctx.outcomes, '*', unpack(f))
   end
+  -- Reply streams (S's own hash tag, checkout:replies:{shard}:<reply_to>).
+  if ctx.replies then
+    if ctx.reply_to then append_reply(ctx, ctx.reply_to, f) end
+    if ctx.also_to and ctx.also_to ~= ctx.reply_to then append_reply(ctx, ctx.also_to, f) end
+  end
+end
+
+-- The dedupe record of an event (S ev:<event_id>), one short string:
+--   'f'     forwarded by ingest, not decided yet
+--   'p'     a cart across shards, decided 'pending' (its outcome comes when its parts answer)
+--   'd|<type>|<status>|<reason>|<expires_at>|<checkout_id>'  decided, with its outcome kept so
+--           a retry that asks for a reply gets the one decision (forwardMany-3.lua)
+--   'f:<reply_to>' / 'p:<reply_to>'  as f / p, and a retry asked for the outcome there too.
+-- ('d' alone: decided by a version that kept no outcome.) Returns the state's letter (or nil
+-- when there is no record) and the retry's reply_to.
+local function dedupe_state(v)
+  if not v then return nil, nil end
+  local k = string.sub(v, 1, 1)
+  if k ~= 'd' and string.sub(v, 2, 2) == ':' then return k, string.sub(v, 3) end
+  return k, nil
+end
+
+-- True when the event was decided already (a redelivery: answered 'duplicate', changes nothing).
+-- Otherwise remembers a retry's reply_to in ctx.also_to, for emit_outcome.
+local function already_decided(ctx, ev_key)
+  local state, also_to = dedupe_state(redis.call('GET', ev_key))
+  if state == 'd' or state == 'p' then return true end
+  ctx.also_to = also_to
+  return false
+end
+
+-- Marks an event decided and keeps its outcome (see dedupe_state). ttl: the dedupe window, s.
+local function mark_decided(key, ttl, typ, status, reason, expires_at, checkout_id)
+  redis.call('SET', key, 'd|' .. typ .. '|' .. status .. '|' .. (reason or '') .. '|' ..
+    (expires_at and tostring(expires_at) or '') .. '|' .. checkout_id, 'EX', ttl)
+end
+
+-- An event's decision: its outcome (stream and replies) and its dedupe record, one step.
+local function decided(ctx, ev_key, event_id, checkout_id, typ, status, reason, expires_at)
+  emit_outcome(ctx, event_id, checkout_id, typ, status, reason, expires_at)
+  mark_decided(ev_key, ctx.dedupe_ttl, typ, status, reason, expires_at, checkout_id)
 end
 
 -- Appends one ledger entry (one state change). deltas: { {sku, dTotal, dAvail, dHeld, dSold}, ... }.
@@ -40,11 +91,6 @@ local function emit_ledger(stream, change_id, kind, event_id, checkout_id, now, 
     redis.call('XADD', stream, '*', 'change_id', change_id, 'kind', kind, 'event_id', event_id,
       'checkout_id', checkout_id, 'at', tostring(now), 'lines', cjson.encode(deltas))
   end
-end
-
--- Marks an event decided, so a redelivery is answered 'duplicate' and changes nothing.
-local function mark_decided(key, ttl)
-  redis.call('SET', key, 'd', 'EX', ttl)
 end
 
 -- Returns a hold's stock to `available` (cancel, expiry) and gives the user's units back.

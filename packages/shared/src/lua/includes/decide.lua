@@ -1,10 +1,13 @@
 -- The four checkout decisions as functions, shared by the one-event scripts (reserve-6,
--- confirm-6, cancel-6, extend-6) and the batch script (decideMany-4). Needs "common" and "saga"
+-- confirm-6, cancel-6, extend-6) and the batch script (decideMany-5). Needs "common" and "saga"
 -- (carts across shards).
 --
 -- ctx: { now, due, outcomes, ledger, prefix, shard, maxlen, dedupe_ttl, finished_ttl,
 --        hold = { default, min, max } (hold lengths in s), part_timeout_ms (a cart across
---        shards waits this long for its parts' answers) }
+--        shards waits this long for its parts' answers),
+--        replies, reply_maxlen, reply_ttl (reply streams: their key prefix, cap and idle ttl;
+--        no replies prefix = no replies), reply_to (the event's own reply stream, or nil),
+--        also_to (set by already_decided: a retry's reply stream) }
 -- Each returns { status, reason, expires_at } like the one-event scripts document.
 
 -- A hold's length in ms: the requested seconds (nil = the default) within [min, max]. The one
@@ -48,11 +51,10 @@ local function decide_reserve(ctx, ev_key, hold_key, event_id, checkout_id, user
   end
   local bad = bad_lines(lines)
   if bad then return redis.error_reply('ERR reserve: ' .. bad) end
-  if redis.call('GET', ev_key) == 'd' then return { 'duplicate', '', '' } end
+  if already_decided(ctx, ev_key) then return { 'duplicate', '', '' } end
 
   local function reject(reason)
-    emit_outcome(ctx.outcomes, ctx.maxlen, event_id, checkout_id, 'reserve', 'rejected', reason, nil, now, ctx.shard)
-    mark_decided(ev_key, ctx.dedupe_ttl)
+    decided(ctx, ev_key, event_id, checkout_id, 'reserve', 'rejected', reason, nil)
     return { 'rejected', reason, '' }
   end
 
@@ -121,11 +123,12 @@ local function decide_reserve(ctx, ev_key, hold_key, event_id, checkout_id, user
   if #deltas > 0 then
     emit_ledger(ctx.ledger, 'reserve:' .. event_id, 'reserve', event_id, checkout_id, now, deltas)
   end
-  mark_decided(ev_key, ctx.dedupe_ttl)
   if parts then
     -- No outcome yet: it is written when the parts have answered (saga.lua), or by the sweep
-    -- at the cross-shard deadline.
+    -- at the cross-shard deadline — to the reply stream the reserve asked for, kept on the hold.
+    redis.call('SET', ev_key, ctx.also_to and ('p:' .. ctx.also_to) or 'p', 'EX', ctx.dedupe_ttl)
     redis.call('HSET', hold_key, 'parts', cjson.encode(parts), 'waiting', nparts, 'cart', cart_json)
+    if ctx.reply_to then redis.call('HSET', hold_key, 'reply_to', ctx.reply_to) end
     local answer_by = now + tonumber(ctx.part_timeout_ms)
     redis.call('ZADD', ctx.due, answer_by < expires_at and answer_by or expires_at, checkout_id)
     for shard, part_lines in pairs(parts) do
@@ -134,14 +137,14 @@ local function decide_reserve(ctx, ev_key, hold_key, event_id, checkout_id, user
     return { 'pending', '', tostring(expires_at) }
   end
   redis.call('ZADD', ctx.due, expires_at, checkout_id)
-  emit_outcome(ctx.outcomes, ctx.maxlen, event_id, checkout_id, 'reserve', 'reserved', nil, expires_at, now, ctx.shard)
+  decided(ctx, ev_key, event_id, checkout_id, 'reserve', 'reserved', nil, expires_at)
   return { 'reserved', '', tostring(expires_at) }
 end
 
 -- Front half of confirm / cancel / extend: dedupe, look the hold up, and turn every non-active
 -- state into its rejection. Returns (hold, nil) or (nil, reply) after writing the rejection.
 local function load_active_hold(ctx, typ, ev_key, hold_key, event_id, checkout_id, reject_past_deadline)
-  if redis.call('GET', ev_key) == 'd' then return nil, { 'duplicate', '', '' } end
+  if already_decided(ctx, ev_key) then return nil, { 'duplicate', '', '' } end
   local h = redis.call('HMGET', hold_key, 'state', 'user', 'lines', 'expires_at', 'max_until', 'n', 'parts', 'event_id')
   local state = h[1]
   local reason = nil
@@ -162,8 +165,7 @@ local function load_active_hold(ctx, typ, ev_key, hold_key, event_id, checkout_i
     reason = 'hold_expired'
   end
   if reason then
-    emit_outcome(ctx.outcomes, ctx.maxlen, event_id, checkout_id, typ, 'rejected', reason, nil, ctx.now, ctx.shard)
-    mark_decided(ev_key, ctx.dedupe_ttl)
+    decided(ctx, ev_key, event_id, checkout_id, typ, 'rejected', reason, nil)
     return nil, { 'rejected', reason, '' }
   end
   return {
@@ -179,12 +181,11 @@ local function decide_confirm(ctx, ev_key, hold_key, event_id, checkout_id)
   redis.call('HSET', hold_key, 'state', 'confirmed')
   redis.call('EXPIRE', hold_key, ctx.finished_ttl)
   redis.call('ZREM', ctx.due, checkout_id)
-  emit_outcome(ctx.outcomes, ctx.maxlen, event_id, checkout_id, 'confirm', 'confirmed', nil, nil, ctx.now, ctx.shard)
+  decided(ctx, ev_key, event_id, checkout_id, 'confirm', 'confirmed', nil, nil)
   if #deltas > 0 then
     emit_ledger(ctx.ledger, 'confirm:' .. event_id, 'confirm', event_id, checkout_id, ctx.now, deltas)
   end
   if hold.parts then send_all(ctx, hold.parts, 'part_confirm', hold.reserve_event, checkout_id) end
-  mark_decided(ev_key, ctx.dedupe_ttl)
   return { 'confirmed', '', '' }
 end
 
@@ -197,12 +198,11 @@ local function decide_cancel(ctx, ev_key, hold_key, event_id, checkout_id)
   redis.call('HSET', hold_key, 'state', 'cancelled')
   redis.call('EXPIRE', hold_key, ctx.finished_ttl)
   redis.call('ZREM', ctx.due, checkout_id)
-  emit_outcome(ctx.outcomes, ctx.maxlen, event_id, checkout_id, 'cancel', 'cancelled', nil, nil, ctx.now, ctx.shard)
+  decided(ctx, ev_key, event_id, checkout_id, 'cancel', 'cancelled', nil, nil)
   if #deltas > 0 then
     emit_ledger(ctx.ledger, 'cancel:' .. event_id, 'cancel', event_id, checkout_id, ctx.now, deltas)
   end
   if hold.parts then send_all(ctx, hold.parts, 'part_release', hold.reserve_event, checkout_id) end
-  mark_decided(ev_key, ctx.dedupe_ttl)
   return { 'cancelled', '', '' }
 end
 
@@ -218,10 +218,9 @@ local function decide_extend(ctx, ev_key, hold_key, event_id, checkout_id, hold_
   redis.call('ZADD', ctx.due, expires_at, checkout_id)
   local deltas = {}
   for i = 1, #hold.lines do deltas[i] = { hold.lines[i][1], 0, 0, 0, 0 } end
-  emit_outcome(ctx.outcomes, ctx.maxlen, event_id, checkout_id, 'extend', 'extended', nil, expires_at, ctx.now, ctx.shard)
+  decided(ctx, ev_key, event_id, checkout_id, 'extend', 'extended', nil, expires_at)
   if #deltas > 0 then
     emit_ledger(ctx.ledger, 'extend:' .. event_id, 'extend', event_id, checkout_id, ctx.now, deltas)
   end
-  mark_decided(ev_key, ctx.dedupe_ttl)
   return { 'extended', '', tostring(expires_at) }
 end

@@ -34,15 +34,26 @@ local function send_all(ctx, parts, kind, event_id, checkout_id)
   end
 end
 
+-- Writes a cart's one outcome (its reserve's): to the outcome stream, to the reply stream the
+-- reserve asked for (kept on the hold) and to a retry's (kept on the 'p' dedupe record), which
+-- becomes the decided record.
+local function cart_decided(ctx, reply_to, event_id, checkout_id, status, reason, expires_at)
+  local ev_key = ctx.prefix .. 'ev:' .. event_id
+  local _, also_to = dedupe_state(redis.call('GET', ev_key))
+  ctx.reply_to, ctx.also_to = reply_to or nil, also_to
+  decided(ctx, ev_key, event_id, checkout_id, 'reserve', status, reason, expires_at)
+  ctx.reply_to, ctx.also_to = nil, nil
+end
+
 -- Ends a pending cart: releases the home lines, writes the reserve's one outcome (rejected),
 -- and tells every part to release (a part that has not reserved yet leaves a tombstone).
 local function abort_cart(ctx, hold_key, checkout_id, reason)
-  local h = redis.call('HMGET', hold_key, 'user', 'lines', 'parts', 'event_id', 'n')
+  local h = redis.call('HMGET', hold_key, 'user', 'lines', 'parts', 'event_id', 'n', 'reply_to')
   local deltas = release_hold(ctx.prefix, h[1], cjson.decode(h[2]))
   redis.call('HSET', hold_key, 'state', 'rejected', 'reason', reason)
   redis.call('EXPIRE', hold_key, ctx.finished_ttl)
   redis.call('ZREM', ctx.due, checkout_id)
-  emit_outcome(ctx.outcomes, ctx.maxlen, h[4], checkout_id, 'reserve', 'rejected', reason, nil, ctx.now, ctx.shard)
+  cart_decided(ctx, h[6], h[4], checkout_id, 'rejected', reason, nil)
   if #deltas > 0 then
     emit_ledger(ctx.ledger, 'abort:' .. h[4], 'cancel', h[4], checkout_id, ctx.now, deltas)
   end
@@ -103,7 +114,7 @@ end
 -- The home shard hears from one part (msg: e, c, f = the part's shard, k = 1 ok / 0 refused, r).
 local function decide_part_result(ctx, msg)
   local hk = ctx.prefix .. 'hold:' .. msg.c
-  local h = redis.call('HMGET', hk, 'state', 'event_id', 'expires_at')
+  local h = redis.call('HMGET', hk, 'state', 'event_id', 'expires_at', 'reply_to')
   -- Another cart of the same checkout id, or this one already decided: nothing to do.
   if h[1] ~= 'pending' or h[2] ~= msg.e then return { 'part_ignored', '', '' } end
   if redis.call('HSETNX', hk, 'r:' .. msg.f, msg.k == 1 and 'ok' or (msg.r or 'refused')) == 0 then
@@ -116,7 +127,7 @@ local function decide_part_result(ctx, msg)
   if redis.call('HINCRBY', hk, 'waiting', -1) > 0 then return { 'part_ok', '', '' } end
   redis.call('HSET', hk, 'state', 'active')
   redis.call('ZADD', ctx.due, h[3], msg.c)
-  emit_outcome(ctx.outcomes, ctx.maxlen, msg.e, msg.c, 'reserve', 'reserved', nil, h[3], ctx.now, ctx.shard)
+  cart_decided(ctx, h[4], msg.e, msg.c, 'reserved', nil, h[3])
   return { 'reserved', '', h[3] }
 end
 

@@ -5,13 +5,16 @@
   it, so no hold is released twice.
 
   KEYS  1 holds:due  2 outcomes stream  3 ledger stream  4 shard prefix
+        5 reply streams' prefix (checkout:replies:{shard}:, same hash tag)
   ARGV  1 now ms ('' = Redis clock)  2 limit  3 outcomes maxlen  4 ttl s of a finished hold
+        5 dedupe ttl s  6 reply stream maxlen  7 reply stream idle ttl s
   Returns the number of holds expired.
   Outcome: type 'expire', status 'expired', event_id 'expired:<checkout_id>:<n>' where n is
   the hold's generation (unique per expiry, also if a checkout id is reused much later).
   A cart across shards (includes/saga.lua): an active one also tells its parts to release; a
   pending one whose parts did not all answer by the deadline is aborted (its reserve's one
-  outcome: rejected, shard_timeout).
+  outcome: rejected, shard_timeout — also to the reply stream its reserve asked for; an expiry
+  has no reply stream: nobody asked).
 ]]
 --@include "common"
 --@include "saga"
@@ -21,7 +24,8 @@ local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumb
 local prefix = KEYS[4]
 local ctx = {
   now = now, due = KEYS[1], outcomes = KEYS[2], ledger = KEYS[3], prefix = prefix, shard = shard_of(prefix),
-  maxlen = ARGV[3], finished_ttl = ARGV[4],
+  maxlen = ARGV[3], finished_ttl = ARGV[4], dedupe_ttl = ARGV[5],
+  replies = KEYS[5], reply_maxlen = ARGV[6], reply_ttl = ARGV[7],
 }
 local expired = 0
 for _, checkout_id in ipairs(due) do
@@ -34,7 +38,7 @@ for _, checkout_id in ipairs(due) do
     redis.call('HSET', hk, 'state', 'expired')
     redis.call('EXPIRE', hk, ARGV[4])
     local id = 'expired:' .. checkout_id .. ':' .. h[4]
-    emit_outcome(KEYS[2], ARGV[3], id, checkout_id, 'expire', 'expired', nil, nil, now, shard_of(KEYS[4]))
+    emit_outcome(ctx, id, checkout_id, 'expire', 'expired', nil, nil)
     if #deltas > 0 then
       emit_ledger(KEYS[3], 'expire:' .. checkout_id .. ':' .. h[4], 'expire', id, checkout_id, now, deltas)
     end

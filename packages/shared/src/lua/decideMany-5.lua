@@ -7,15 +7,17 @@
   are decided all the same.
 
   The events are the S in payloads exactly as ingest wrote them (validation/internal-event.ts:
-  {"t","e","c","u","l","h","s"}); the reserver passes them through without parsing, so the
+  {"t","e","c","u","l","h","s","r"}); the reserver passes them through without parsing, so the
   payload's shape is checked here, before anything is written: a malformed one gets an error
   starting "ERR bad_event" (the reserver dead-letters it) and changes nothing.
 
   KEYS  1 holds:due  2 outcomes stream (checkout:outcomes:{shard})  3 ledger stream
         4 shard prefix (S; ev:/hold:/stock:/usage:/seq keys are built from it, same hash tag)
+        5 reply streams' prefix (checkout:replies:{shard}:; an event's `r` is appended to it)
   ARGV  1 now ms ('' = Redis clock)  2 dedupe ttl s  3 outcomes maxlen  4 ttl s of a finished hold
         5 max total hold ms  6 default hold s  7 min hold s  8 max hold s
-        9 cross-shard answer deadline ms  10.. one payload per event
+        9 cross-shard answer deadline ms  10 reply stream maxlen  11 reply stream idle ttl s
+        12.. one payload per event
 
   Besides the four checkout events, the payloads may be the messages of a cart across shards
   (includes/saga.lua), relayed from another shard's outbox: part_reserve, part_result,
@@ -32,7 +34,7 @@ local ctx = {
   now = now_ms(ARGV[1]), due = KEYS[1], outcomes = KEYS[2], ledger = KEYS[3], prefix = KEYS[4], shard = shard_of(KEYS[4]),
   maxlen = ARGV[3], dedupe_ttl = ARGV[2], finished_ttl = ARGV[4],
   hold = { default = tonumber(ARGV[6]), min = tonumber(ARGV[7]), max = tonumber(ARGV[8]) },
-  part_timeout_ms = ARGV[9],
+  part_timeout_ms = ARGV[9], replies = KEYS[5], reply_maxlen = ARGV[10], reply_ttl = ARGV[11],
 }
 local max_total_ms = ARGV[5]
 local prefix = KEYS[4]
@@ -48,6 +50,9 @@ local function bad_event(ok, ev)
   if not ok or type(ev) ~= 'table' then return 'payload is not a JSON object' end
   if not nonempty(ev.e) or not nonempty(ev.c) then return 'missing e (event_id) or c (checkout_id)' end
   if not nonempty(ev.s) then return 'missing s (source entry id)' end
+  if ev.r ~= nil and not (type(ev.r) == 'string' and #ev.r <= 64 and string.match(ev.r, '^[A-Za-z0-9_-]+$')) then
+    return 'r (reply_to) must be 1-64 characters of A-Za-z0-9_-'
+  end
   if ev.h ~= nil and (type(ev.h) ~= 'number' or ev.h < 1 or ev.h % 1 ~= 0) then
     return 'h (hold seconds) must be a positive integer'
   end
@@ -75,7 +80,7 @@ local function bad_event(ok, ev)
 end
 
 local out = {}
-for i = 10, #ARGV do
+for i = 12, #ARGV do
   local ok, ev = pcall(cjson.decode, ARGV[i])
   local bad = bad_event(ok, ev)
   local r
@@ -83,6 +88,8 @@ for i = 10, #ARGV do
     r = redis.error_reply('ERR bad_event: ' .. bad)
   else
     local ev_key, hold_key = prefix .. 'ev:' .. ev.e, prefix .. 'hold:' .. ev.c
+    -- Its reply stream (contract v2 `reply_to`); a retry's is found by already_decided.
+    ctx.reply_to, ctx.also_to = ev.r, nil
     if ev.t == 'reserve' then
       r = decide_reserve(ctx, ev_key, hold_key, ev.e, ev.c, ev.u, ev.l, nil, ev.h, max_total_ms, ev.p)
     elseif ev.t == 'part_reserve' then
