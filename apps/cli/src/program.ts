@@ -10,6 +10,7 @@ import { sendAdmin, sendPlace, type AdminOptions } from './commands/admin.js';
 import { stockLoad, stockShow } from './commands/stock.js';
 import { reconcileOnce } from './commands/reconcile.js';
 import { dlqList, dlqReplay } from './commands/dlq.js';
+import { holdsList, holdsShow } from './commands/holds.js';
 import { runFleet, type FleetCommandOptions } from './commands/fleet.js';
 import { demoCommand } from '@holdfast/demo';
 import { benchCommand } from '@holdfast/bench';
@@ -225,6 +226,38 @@ function addDlqCommands(program: Command, setCode: SetCode): void {
     );
 }
 
+/** `holdfast holds show / holds list: hold look-ups on every shard (contract v2). */
+function addHoldsCommands(program: Command, setCode: SetCode): void {
+  const holds = program.command('holds').description('look holds up (every shard)');
+  holds
+    .command('show')
+    .description("a checkout's hold: state, user, lines, deadline, shard (and a cart's parts)")
+    .argument('<checkout_id>', 'the checkout')
+    .option('--json', 'machine-readable output (null when there is no hold)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  holdfast holds show co-1\n  holdfast holds show co-1 --json | jq .expiresAt\n' +
+        '\nExit codes: 0 found · 1 no hold on any shard, or Redis unreachable · 2 bad env',
+    )
+    .action(async (checkoutId: string, o: { json?: boolean }) => {
+      setCode(await withContext((ctx) => holdsShow(ctx, checkoutId, o, out)));
+    });
+  holds
+    .command('list')
+    .description("a user's active and pending holds on every shard, oldest first")
+    .requiredOption('--user <user_id>', 'the user')
+    .option('--all', 'also the finished holds still kept (confirmed, cancelled, expired)')
+    .option('--json', 'machine-readable output')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  holdfast holds list --user u-42\n  holdfast holds list --user u-42 --all --json\n' +
+        '\nExit codes: 0 ok (also when the user holds nothing) · 1 Redis unreachable · 2 usage/env',
+    )
+    .action(async (o: { user: string; all?: boolean; json?: boolean }) => {
+      setCode(await withContext((ctx) => holdsList(ctx, o, out)));
+    });
+}
+
 /** `holdfast fleet: every service in one foreground supervisor. */
 function addFleetCommand(program: Command, setCode: SetCode): void {
   program
@@ -268,6 +301,7 @@ export function buildProgram(setCode: SetCode): Command {
   addStockCommands(program, setCode);
   addReconcileCommand(program, setCode);
   addDlqCommands(program, setCode);
+  addHoldsCommands(program, setCode);
   addFleetCommand(program, setCode);
 
   // The demo and the benchmark are their own packages, each exporting its subcommand; the

@@ -112,6 +112,14 @@ export class ShardKeys {
   get usagePrefix(): string {
     return `${this.prefix}usage:`;
   }
+  /** A user's holds on this shard (checkout ids; a set that expires after the longest hold). */
+  userHolds(userId: string): string {
+    return `${this.prefix}uholds:${userId}`;
+  }
+  /** A remote part of a cart across shards, by its reserve's event_id (includes/saga.lua). */
+  part(reserveEventId: string): string {
+    return `${this.prefix}part:${reserveEventId}`;
+  }
   event(eventId: string): string {
     return `${this.prefix}ev:${eventId}`;
   }

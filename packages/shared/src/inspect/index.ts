@@ -9,3 +9,4 @@ export * from './stock.js';
 export * from './history.js';
 export * from './books.js';
 export { toFields } from '../stream-worker.js';
+export * from './holds.js';
