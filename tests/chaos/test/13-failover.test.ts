@@ -406,3 +406,114 @@ for (const wait of [0, 1]) {
     }, 240_000);
   });
 }
+
+/**
+ * The setting's cost, measured only on request (HOLDFAST_MEASURE_WAIT=1; docs/cluster.md): the
+ * fleet on one shard of a real cluster with replicas, REDIS_WAIT_REPLICAS 0 then 1 in the same
+ * run. A burst of reserves (throughput: first send → last outcome; ledger: → last MySQL row),
+ * then a steady rate (decision latency: XADD → outcome entry, p50/p99).
+ */
+describe.runIf(process.env.HOLDFAST_MEASURE_WAIT === '1')('13 cost of REDIS_WAIT_REPLICAS', () => {
+  const envs: IsolatedEnv[] = [];
+  let services: RunningService[] = [];
+  let redis: Redis | undefined;
+  afterAll(async () => {
+    await stopAll(services);
+    redis?.disconnect();
+    for (const e of envs) await e.cleanup();
+    await stopRedisClusters();
+  });
+
+  it('measures throughput and latency with and without waiting', async () => {
+    const BURST = 4_000;
+    const STEADY = 1_500;
+    const cluster = await startRedisCluster();
+    redis = createRedis(
+      { url: 'redis://127.0.0.1:6379', clusterNodes: cluster.nodesEnv.split(',') },
+      { name: 'hf-measure' },
+    );
+    const r = redis;
+    const rows: string[] = [];
+    for (const wait of [0, 1]) {
+      const env = await isolatedEnv();
+      envs.push(env);
+      const ns = env.namespace;
+      const keys = new Keys(ns, ['main']);
+      const out = keys.shard('main').outcomes;
+      const svcEnv = {
+        ...env.env,
+        ...FAST,
+        REDIS_CLUSTER_NODES: cluster.nodesEnv,
+        REDIS_WAIT_REPLICAS: String(wait),
+      };
+      services = await Promise.all([
+        startService('ingest', svcEnv),
+        startService('reserver', svcEnv),
+        startService('ledger-writer', svcEnv),
+      ]);
+      for (let k = 0; k < 100; k++) {
+        await r.xadd(keys.streams.admin, '*', 'type', 'restock', 'event_id', `rs${k}`, 'sku', `K${k}`, 'qty', '100000'); // prettier-ignore
+      }
+      await waitFor(async () => (await redisStock(r, ns, 'main')).size === 100, {
+        what: 'restocked',
+      });
+      const reserve = (i: number) => ['type', 'reserve', 'event_id', `r${i}`, 'checkout_id', `c${i}`, 'user_id', `u${i}`, 'lines', JSON.stringify([{ sku: `K${i % 100}`, qty: 1 }])]; // prettier-ignore
+      const count = async () => Number(await r.xlen(out));
+      const ledgerRows = async () => {
+        const m = await mysqlStock(env.mysqlUrl);
+        return [...m.values()].reduce((n, c) => n + c[2], 0); // units held = reserves in MySQL
+      };
+      // Burst.
+      const t0 = Date.now();
+      for (let i = 0; i < BURST; i += 500) {
+        const p = r.pipeline();
+        for (let j = i; j < i + 500; j++) p.xadd(keys.streams.events, '*', ...reserve(j));
+        await p.exec();
+      }
+      await waitFor(async () => (await count()) >= BURST, {
+        what: 'burst decided',
+        timeoutMs: 120_000,
+        intervalMs: 20,
+      });
+      const decidedMs = Date.now() - t0;
+      await waitFor(async () => (await ledgerRows()) >= BURST, {
+        what: 'burst in MySQL',
+        timeoutMs: 120_000,
+        intervalMs: 50,
+      });
+      const ledgerMs = Date.now() - t0;
+      // Steady rate, about 250/s: latency from XADD to the outcome entry.
+      const sentAt = new Map<string, number>();
+      for (let i = BURST; i < BURST + STEADY; i++) {
+        const id = await r.xadd(keys.streams.events, '*', ...reserve(i));
+        sentAt.set(`r${i}`, ms(String(id)));
+        if (i % 5 === 0) await new Promise((res) => setTimeout(res, 20));
+      }
+      await waitFor(async () => (await count()) >= BURST + STEADY, {
+        what: 'steady decided',
+        timeoutMs: 60_000,
+      });
+      const lat: number[] = [];
+      for (const [id, flat] of await r.xrange(out, '-', '+')) {
+        const sent = sentAt.get(toFields(flat).event_id ?? '');
+        if (sent !== undefined) lat.push(ms(id) - sent);
+      }
+      lat.sort((a, b) => a - b);
+      const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))]!;
+      rows.push(
+        JSON.stringify({
+          wait,
+          burst: BURST,
+          decidedPerSecond: Math.round((BURST * 1000) / decidedMs),
+          ledgerRowsPerSecond: Math.round((BURST * 1000) / ledgerMs),
+          latencyP50Ms: q(0.5),
+          latencyP99Ms: q(0.99),
+        }),
+      );
+      await stopAll(services);
+      services = [];
+    }
+    console.log(`[13 cost] (${new Date().toISOString().slice(0, 10)}):\n${rows.join('\n')}`);
+    expect(rows).toHaveLength(2);
+  }, 240_000);
+});
