@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { commonEnv, int, metricsPort, mysqlUrl, workerEnv } from '@holdfast/shared';
+import { commonEnv, durabilityEnv, int, metricsPort, mysqlUrl, workerEnv } from '@holdfast/shared';
 
 /** Every setting of the ledger-writer, parsed once at start (see README, Configuration). */
 export const ledgerWriterEnv = z.object({
@@ -26,5 +26,10 @@ export const ledgerWriterEnv = z.object({
   LEDGER_INCIDENT_DELIVERIES: int(5, 1, 1_000),
   /** Backoff cap between retries while MySQL is down or deadlocking. */
   RETRY_MAX_MS: int(10_000, 10, 300_000),
+  /**
+   * WAIT for replicas before each MySQL commit (docs/cluster.md, "The failover window"). Only
+   * MySQL waits, so a longer timeout than the reserver's.
+   */
+  ...durabilityEnv(1_000),
 });
 export type LedgerWriterConfig = z.infer<typeof ledgerWriterEnv>;

@@ -12,8 +12,11 @@
 import {
   GROUPS,
   Keys,
+  ReplicaWait,
   StreamWorker,
   createRedis,
+  durabilityMetrics,
+  durabilitySettings,
   fault,
   redisTarget,
   servedShards,
@@ -29,6 +32,7 @@ import {
 } from '@holdfast/shared';
 import { createMysqlPool, isRetryableMysqlError, migrate, type Pool } from '@holdfast/shared/mysql';
 import { applyLedgerBatch } from './apply-batch.js';
+import { replicatedEntries } from './durability.js';
 import type { LedgerWriterConfig } from './config.js';
 import { parseLedgerEntry, type LedgerEntry } from './ledger-entry.js';
 import { ledgerMetrics, type LedgerMetrics } from './metrics.js';
@@ -57,6 +61,8 @@ interface ShardLane {
   shard: string;
   worker: StreamWorker;
   blocking: Redis;
+  /** REDIS_WAIT_REPLICAS, on the lane's reading client (idle while its batch is written). */
+  replicas: ReplicaWait;
 }
 
 export class LedgerWriter implements Service {
@@ -88,12 +94,27 @@ export class LedgerWriter implements Service {
     this.batchRetry = { attempts: Infinity, baseMs: 50, capMs: cfg.RETRY_MAX_MS, jitter: 'full' };
     const wm = workerMetrics(registry);
     const consumer = uniqueConsumerName('ledger-writer', cfg.CONSUMER_NAME);
+    const dm = durabilityMetrics(registry);
     this.lanes = servedShards(cfg).map((shard) => {
       const blocking = createRedis(target, {
         name: `holdfast-ledger-writer-read-${shard}`,
         blocking: true,
       });
-      const lane: ShardLane = { shard, blocking, worker: undefined as unknown as StreamWorker };
+      const replicas = new ReplicaWait({
+        client: blocking,
+        shard,
+        stream: this.keys.shard(shard).ledger,
+        group: GROUPS.ledgerWriter,
+        consumer,
+        settings: durabilitySettings(cfg),
+        metrics: dm,
+      });
+      const lane: ShardLane = {
+        shard,
+        blocking,
+        replicas,
+        worker: undefined as unknown as StreamWorker,
+      };
       lane.worker = new StreamWorker({
         redis: this.redis,
         blocking,
@@ -125,14 +146,23 @@ export class LedgerWriter implements Service {
         results[index] = { kind: 'dead', reason: 'bad_ledger_entry', detail: p.error };
       else valid.push({ index, entry: p });
     });
-    if (valid.length) {
+    // MySQL only gets what the shard's replicas have (REDIS_WAIT_REPLICAS; ./durability.ts).
+    const ready = await replicatedEntries(
+      lane.replicas,
+      valid.map((v) => v.entry.streamId),
+      log,
+      () => lane.worker.stopRequested,
+    );
+    const go = valid.filter((v) => ready?.has(v.entry.streamId));
+    for (const v of valid) if (!ready?.has(v.entry.streamId)) results[v.index] = { kind: 'retry' };
+    if (go.length) {
       const out = await this.applyWithRetry(
         lane,
-        valid.map((v) => v.entry),
+        go.map((v) => v.entry),
         log,
         deliveries,
       );
-      valid.forEach((v, i) => (results[v.index] = out[i]!));
+      go.forEach((v, i) => (results[v.index] = out[i]!));
     }
     return results;
   }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { commonEnv, replyEnv, int, metricsPort, workerEnv } from '@holdfast/shared';
+import { commonEnv, durabilityEnv, replyEnv, int, metricsPort, workerEnv } from '@holdfast/shared';
 
 /** Every setting of the reserver, parsed once at start (see README, Configuration). */
 export const reserverEnv = z
@@ -25,6 +25,11 @@ export const reserverEnv = z
      * (`shard_timeout`) and every part released (docs/cluster.md).
      */
     CROSS_SHARD_TIMEOUT_MS: int(10_000, 100, 600_000),
+    /**
+     * WAIT for replicas after each batch of decisions (docs/cluster.md, "The failover window").
+     * A short timeout: while a replica lags, every batch of the shard waits this long.
+     */
+    ...durabilityEnv(100),
   })
   .superRefine((c, ctx) => {
     if (c.HOLD_MIN_SECONDS > c.HOLD_MAX_SECONDS) {

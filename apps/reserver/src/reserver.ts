@@ -18,6 +18,9 @@ import {
   StreamWorker,
   createRedis,
   INTERNAL_EVENT_FIELD,
+  ReplicaWait,
+  durabilityMetrics,
+  durabilitySettings,
   fromLegacyFields,
   fault,
   streamIdMs,
@@ -35,6 +38,7 @@ import { gateConfig, type ReserverConfig } from './config.js';
 import { reserverMetrics } from './metrics.js';
 import { ExpirySweeper } from './expiry-sweeper.js';
 import { relayOutbox } from './relay.js';
+import { waitAfterDecisions } from './durability.js';
 
 /** One shard served by this replica: its gate, its inbound worker (own blocking client), its sweeper. */
 interface ShardLane {
@@ -76,6 +80,7 @@ export class Reserver implements Service {
     this.wm = workerMetrics(registry);
     this.rm = reserverMetrics(registry);
     const consumer = uniqueConsumerName('reserver', cfg.CONSUMER_NAME);
+    const dm = durabilityMetrics(registry);
     const common = {
       redis: this.redis,
       group: GROUPS.reserver,
@@ -91,6 +96,16 @@ export class Reserver implements Service {
         blocking: true,
       });
       const slog = log.child({ shard });
+      // REDIS_WAIT_REPLICAS: on the lane's reading client, idle while its batch is decided.
+      const replicas = new ReplicaWait({
+        client: blocking,
+        shard,
+        stream: this.keys.shard(shard).inbound,
+        group: GROUPS.reserver,
+        consumer,
+        settings: durabilitySettings(cfg),
+        metrics: dm,
+      });
       const relayBlocking = createRedis(target, {
         name: `holdfast-reserver-relay-${shard}`,
         blocking: true,
@@ -113,7 +128,11 @@ export class Reserver implements Service {
           log: slog,
           blocking,
           stream: this.keys.shard(shard).inbound,
-          handle: (entries, l) => this.decide(gate, entries, l),
+          handle: async (entries, l) => {
+            const results = await this.decide(gate, entries, l);
+            await waitAfterDecisions(replicas, entries, results, l);
+            return results;
+          },
         }),
         sweeper: new ExpirySweeper(this.redis, gate, this.keys.shard(shard), {
           intervalMs: cfg.SWEEP_INTERVAL_MS,

@@ -168,3 +168,20 @@ export const replyEnv = {
 
 /** METRICS_PORT with a per-service default; 0 picks a free port. */
 export const metricsPort = (def: number) => ({ METRICS_PORT: int(def, 0, 65_535) });
+
+// ---- Durability: Redis WAIT (docs/cluster.md, "The failover window") -------------------------
+
+/**
+ * REDIS_WAIT_REPLICAS / REDIS_WAIT_TIMEOUT_MS of the services that can WAIT for Redis replicas
+ * (reserver, ledger-writer). Each service passes its own default timeout: a reserver that
+ * waits long holds buyers' answers, a ledger-writer only holds MySQL back.
+ */
+export const durabilityEnv = (defaultTimeoutMs: number) => ({
+  /**
+   * Replicas that must have a batch's writes before the service goes on (Redis WAIT on the
+   * shard's node). 0 = never wait: replication stays asynchronous, as Redis makes it.
+   */
+  REDIS_WAIT_REPLICAS: int(0, 0, 16),
+  /** How long one WAIT may block before the service decides what to do without the replicas. */
+  REDIS_WAIT_TIMEOUT_MS: int(defaultTimeoutMs, 1, 60_000),
+});

@@ -14,3 +14,4 @@ export type { ChainableCommander } from 'ioredis';
 export * from './fault.js';
 export * from './service-entry.js';
 export * from './namespace.js';
+export * from './durability.js';
