@@ -442,3 +442,51 @@ describe('carts across shards: a process killed at every step of a three-shard c
     },
   );
 });
+
+// ---------------------------------------------------------------------------------------------
+// Found while writing the property test (which reaches it as `hold_exists` outcomes of reused
+// checkout ids, not an invariant it checks): a cross-shard cart that is rejected
+// keeps its home hold hash (state 'rejected', for the finished-hold TTL), so a retry of the same
+// checkout is refused `hold_exists` — while a rejected single-shard cart can be retried at once,
+// and confirm/cancel/extend of that checkout say `unknown_hold` ("it never was a hold",
+// includes/decide.lua). docs/lua-scripts.md lists hold_exists for an active, past-deadline,
+// confirmed, cancelled or expired hold, not a rejected cart. Not fixed here (the Lua is being
+// edited elsewhere): kept as an expected failure until decide_reserve treats a 'rejected' home
+// hold like no hold.
+describe('carts across shards: a rejected cart is no hold', () => {
+  it.fails(
+    'a checkout whose cross-shard cart was rejected (a part out of stock) can reserve again, like a single-shard one',
+    async () => {
+      const [r] = f.clients(1);
+      const world = new SagaWorld(r!, `${f.env.namespace}${randomId()}:`);
+      await world.setup([0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0]); // one unit of each SKU
+      // Single-shard: rejected, then the same checkout reserves fine.
+      expect((await world.reserve('c1', 'u0', [['A0', 2]])).first).toBe('rejected');
+      expect((await world.reserve('c1', 'u0', [['A0', 1]])).first).toBe('reserved');
+      // Cross-shard: the part on s1 refuses (out_of_stock); the cart is rejected …
+      expect(
+        (
+          await world.reserve('c2', 'u0', [
+            ['B0', 1],
+            ['A1', 2],
+          ])
+        ).first,
+      ).toBe('pending');
+      await world.drain(1);
+      expect(world.outcomes.get('e3')).toMatchObject({
+        status: 'rejected',
+        reason: 'out_of_stock',
+      });
+      expect(await world.followUp('confirm', 'c2')).toBe('rejected'); // unknown_hold
+      // … and the retry with what is in stock must be decided on its merits.
+      const retry = await world.reserve('c2', 'u0', [
+        ['B0', 1],
+        ['A1', 1],
+      ]);
+      expect([retry.first, world.outcomes.get(retry.eventId)?.reason]).toEqual([
+        'pending',
+        undefined,
+      ]);
+    },
+  );
+});
