@@ -76,7 +76,7 @@ export class OutcomeTally {
   }
 }
 
-/** Every outcome of the run's namespace, tallied against the buyers' carts and XADD times. */
+/** Every outcome of the run's namespace (every shard's stream), tallied against the buyers' carts and XADD times. */
 export async function readOutcomes(
   redis: Redis,
   keys: Keys,
@@ -84,7 +84,8 @@ export async function readOutcomes(
   xaddMs: Float64Array,
 ): Promise<OutcomeTally> {
   const tally = new OutcomeTally(carts, xaddMs);
-  for (const entry of await readStream(redis, keys.shard().outcomes)) tally.add(entry);
+  for (const stream of keys.outcomeStreams)
+    for (const entry of await readStream(redis, stream)) tally.add(entry);
   return tally;
 }
 

@@ -5,7 +5,7 @@
  * measured from it.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createRedis, streamIdMs, type Redis } from '@holdfast/shared';
+import { createRedis, streamIdMs, type Redis, type RedisTarget } from '@holdfast/shared';
 import { WARMUP_SKU, type Scenario } from './scenarios.js';
 
 /** The producers' field lists, built before the clock starts. */
@@ -19,8 +19,12 @@ export function producerFields(sc: Scenario): string[][] {
 }
 
 /** Opens `n` producer connections into `into` (so the caller disconnects them even on failure). */
-export async function connectProducers(redisUrl: string, n: number, into: Redis[]): Promise<void> {
-  for (let i = 0; i < n; i++) into.push(createRedis(redisUrl, { name: `bench-producer-${i}` }));
+export async function connectProducers(
+  redis: string | RedisTarget,
+  n: number,
+  into: Redis[],
+): Promise<void> {
+  for (let i = 0; i < n; i++) into.push(createRedis(redis, { name: `bench-producer-${i}` }));
   await Promise.all(into.map((p) => p.ping()));
 }
 

@@ -38,7 +38,13 @@ export function killLiveServices(signal: NodeJS.Signals = 'SIGTERM'): void {
  * directory, the V8 sampler hook (Node 20 refuses --cpu-prof in NODE_OPTIONS).
  */
 export function serviceEnv(
-  run: { redisUrl: string; mysqlUrl: string; namespace: string },
+  run: {
+    redisUrl: string;
+    mysqlUrl: string;
+    namespace: string;
+    shards?: readonly string[] | undefined;
+    clusterNodes?: readonly string[] | undefined;
+  },
   fleetEnv: Record<string, string>,
   profileDir: string | undefined,
 ): Record<string, string> {
@@ -47,8 +53,10 @@ export function serviceEnv(
     MYSQL_URL: run.mysqlUrl,
     HOLDFAST_NAMESPACE: run.namespace,
     LOG_LEVEL: 'info',
-    ...fleetEnv,
   };
+  if (run.shards) env.HOLDFAST_SHARDS = run.shards.join(',');
+  if (run.clusterNodes?.length) env.REDIS_CLUSTER_NODES = run.clusterNodes.join(',');
+  Object.assign(env, fleetEnv);
   if (profileDir) {
     mkdirSync(profileDir, { recursive: true });
     const hook = fileURLToPath(new URL('./cpu-profile-hook.mjs', import.meta.url));

@@ -8,7 +8,14 @@
  * Clocks: the XADD entry id's ms and the outcome's `at` are both the Redis server clock, so
  * decision latency = outcome.at − event id ms needs no clock sync.
  */
-import { createRedis, deleteNamespace, GROUPS, type Keys, type Redis } from '@holdfast/shared';
+import {
+  createRedis,
+  deleteNamespace,
+  GROUPS,
+  type Keys,
+  type Redis,
+  type RedisTarget,
+} from '@holdfast/shared';
 import type { RunningService } from '@holdfast/fleet';
 import { dropDatabase } from '@holdfast/shared/mysql';
 import { checkFleet, type FleetChecks } from './fleet-checks.js';
@@ -37,6 +44,7 @@ import {
   serverProcesses,
   type MachineCpu,
   type ProcessStats,
+  type WatchedProcess,
 } from './proc.js';
 import { armStock } from './redis-checks.js';
 import { commandStats, diffCommandStats, slowlogSince, type CommandStats } from './redis-stats.js';
@@ -53,6 +61,17 @@ export interface FleetRunOptions {
   fraction?: number;
   /** Directory for CPU profiles (profiling on when set). */
   profileDir?: string;
+  /** Run on these shards of a Redis Cluster instead of on one shard of --redis-url. */
+  cluster?: FleetCluster;
+}
+
+/** Where a run on a Redis Cluster goes (the shard comparison, ./shard-comparison.ts). */
+export interface FleetCluster {
+  /** host:port seeds. */
+  nodes: string[];
+  shards: string[];
+  /** The cluster's redis-server processes, watched like the other servers. */
+  processes: WatchedProcess[];
 }
 
 /** One A run's namespace, database, connections and processes. */
@@ -64,6 +83,8 @@ interface FleetRun {
   keys: Keys;
   db: string;
   mysqlUrl: string;
+  /** Where the run's Redis is (one server, or the comparison's cluster). */
+  redis: RedisTarget;
   /** Every SKU of the scenario and the warm-up SKU, with its stock. */
   armed: Array<[string, number]>;
   admin: Redis;
@@ -86,7 +107,7 @@ export async function runFleet(
     await armStock(run.admin, run.keys, run.armed, 'a');
     await startFleet(run);
     const fields = producerFields(sc);
-    await connectProducers(o.redisUrl, o.producers, run.producers);
+    await connectProducers(run.redis, o.producers, run.producers);
     const warmUp = await warmUpFleet(run);
     const window = await openWindow(run);
     const load = await runLoad(run, fields, log);
@@ -104,9 +125,10 @@ export async function runFleet(
 
 /** A fresh namespace and database, and the benchmark's own Redis connections. */
 async function prepareRun(sc: Scenario, o: BenchOptions, fo: FleetRunOptions): Promise<FleetRun> {
-  const { namespace, keys } = freshNamespace(`a${sc.id}`);
+  const { namespace, keys } = freshNamespace(`a${sc.id}`, fo.cluster?.shards);
   const db = `hf_bench_${randomId()}`;
   const mysqlUrl = await freshDatabase(o.mysqlUrl, db);
+  const redis: RedisTarget = { url: o.redisUrl, clusterNodes: fo.cluster?.nodes };
   return {
     sc,
     o,
@@ -115,22 +137,41 @@ async function prepareRun(sc: Scenario, o: BenchOptions, fo: FleetRunOptions): P
     keys,
     db,
     mysqlUrl,
+    redis,
     armed: [...sc.stock, warmupStock(sc.buyers)],
-    admin: createRedis(o.redisUrl, { name: 'bench-a-admin' }),
-    poller: createRedis(o.redisUrl, { name: 'bench-a-poll' }),
+    admin: createRedis(redis, { name: 'bench-a-admin' }),
+    poller: createRedis(redis, { name: 'bench-a-poll' }),
     producers: [],
     services: [],
     notes: [],
   };
 }
 
-const ledgerBacklog = (run: FleetRun) =>
-  groupBacklog(run.poller, run.keys.shard().ledger, GROUPS.ledgerWriter);
+/** The ledger-writers' backlog over every shard's ledger stream. */
+async function ledgerBacklog(run: FleetRun): Promise<number> {
+  const { keys } = run;
+  const each = await Promise.all(
+    keys.allShards.map((s) => groupBacklog(run.poller, keys.shard(s).ledger, GROUPS.ledgerWriter)),
+  );
+  return each.reduce((n, v) => n + v, 0);
+}
+
+/** Outcomes written so far, over every shard's outcome stream. */
+async function outcomeCount(run: FleetRun): Promise<number> {
+  const each = await Promise.all(run.keys.outcomeStreams.map((s) => run.poller.xlen(s)));
+  return each.reduce((n, v) => n + v, 0);
+}
 
 /** Starts the services; the restocks reach MySQL before the clock starts. */
 async function startFleet(run: FleetRun): Promise<void> {
   const env = serviceEnv(
-    { redisUrl: run.o.redisUrl, mysqlUrl: run.mysqlUrl, namespace: run.namespace },
+    {
+      redisUrl: run.o.redisUrl,
+      mysqlUrl: run.mysqlUrl,
+      namespace: run.namespace,
+      shards: run.keys.allShards,
+      clusterNodes: run.fo.cluster?.nodes,
+    },
     run.o.fleetEnv,
     run.fo.profileDir,
   );
@@ -153,8 +194,7 @@ async function warmUpFleet(run: FleetRun): Promise<number> {
     'the warm-up',
     120_000,
     run.services,
-    async () =>
-      (await run.poller.xlen(run.keys.shard().outcomes)) >= w && (await ledgerBacklog(run)) === 0,
+    async () => (await outcomeCount(run)) >= w && (await ledgerBacklog(run)) === 0,
     20,
   );
   return w;
@@ -171,9 +211,16 @@ interface Window {
 
 /** The measurement window opens: process CPU/RSS sampling, Redis command stats. */
 async function openWindow(run: FleetRun): Promise<Window> {
+  // On the comparison's cluster: its nodes and the MySQL server, not the other Redis servers.
+  const servers = run.fo.cluster
+    ? [
+        ...run.fo.cluster.processes,
+        ...serverProcesses().filter((p) => !p.name.startsWith('redis-server')),
+      ]
+    : serverProcesses();
   const monitor = new ProcessMonitor([
     ...run.services.map((s) => ({ name: s.name, pid: s.proc.pid!, kind: 'service' as const })),
-    ...serverProcesses(),
+    ...servers,
     benchProcess(),
   ]);
   const statsBefore = await commandStats(run.admin);
@@ -190,7 +237,7 @@ async function runLoad(run: FleetRun, fields: string[][], log: (m: string) => vo
   const load = startLoad(run.producers, keys.streams.events, fields, o.chunk, fo.ratePerSec);
   await waitUntil('every outcome', Math.max(300_000, (n / 200) * 1000), run.services, async () => {
     if (load.error) throw load.error;
-    return (await run.poller.xlen(keys.shard().outcomes)) >= n + w;
+    return (await outcomeCount(run)) >= n + w;
   });
   await load.done;
   const paced = fo.ratePerSec !== undefined ? ` @${fo.ratePerSec}/s` : '';
@@ -295,7 +342,11 @@ function fleetResult(
   if (Object.keys(o.fleetEnv).length) run.notes.push(`fleet env: ${JSON.stringify(o.fleetEnv)}`);
   return {
     system: 'A',
-    variant: rate !== undefined ? `fleet@${Math.round((fo.fraction ?? 0) * 100)}%` : 'fleet',
+    variant: fo.cluster
+      ? `fleet-${fo.cluster.shards.length}-shard${fo.cluster.shards.length > 1 ? 's' : ''}`
+      : rate !== undefined
+        ? `fleet@${Math.round((fo.fraction ?? 0) * 100)}%`
+        : 'fleet',
     buyers: n,
     decisions: tally.accepted + tally.rejected,
     accepted: tally.accepted,

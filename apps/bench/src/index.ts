@@ -17,7 +17,8 @@ import { setBenchRedisPid } from './proc.js';
 import { runFailures, targets } from './report.js';
 import { runScenario } from './scenario.js';
 import { SCENARIOS } from './scenarios.js';
-import type { BenchReport, ScenarioReport } from './types.js';
+import { runShardComparison } from './shard-comparison.js';
+import type { BenchReport, ScenarioReport, ShardComparison } from './types.js';
 
 export type { BenchReport, RunResult, ScenarioReport } from './types.js';
 
@@ -110,13 +111,18 @@ async function runAll(o: BenchOptions, s: Session): Promise<RunOutput> {
     return { code: EXIT.failed };
   }
   log(
-    `scale ${o.scale}, scenarios ${o.scenarios.join(',')}, systems ${o.only.join(',')}, report in ${s.dir}`,
+    o.shards === 'only'
+      ? `the shard comparison only, report in ${s.dir}`
+      : `scale ${o.scale}, scenarios ${o.scenarios.join(',')}, systems ${o.only.join(',')}, report in ${s.dir}`,
   );
   const ctx = { o, dir: s.dir, log, interrupted: () => interrupted };
   const scenarios: ScenarioReport[] = [];
-  for (const id of o.scenarios) scenarios.push(await runScenario(SCENARIOS[id]!(o.scale), ctx));
+  if (o.shards !== 'only')
+    for (const id of o.scenarios) scenarios.push(await runScenario(SCENARIOS[id]!(o.scale), ctx));
+  const shards =
+    o.shards === 'off' || interrupted ? null : await runShardComparison(o, log, () => interrupted);
   s.load.stop();
-  const report = buildReport(o, s, machine, scenarios);
+  const report = buildReport(o, s, machine, scenarios, shards);
   writeReport(s.dir, report, s.io);
   return { code: report.status === 'FAILED' ? EXIT.failed : EXIT.ok, report, dir: s.dir };
 }
@@ -144,8 +150,10 @@ function buildReport(
   s: Session,
   machine: Record<string, unknown>,
   scenarios: ScenarioReport[],
+  shards: ShardComparison | null,
 ): BenchReport {
   const failures = scenarios.flatMap((sc) => sc.runs.flatMap((r) => runFailures(sc.id, r)));
+  failures.push(...(shards?.failures ?? []));
   return {
     version: 1,
     status: failures.length ? 'FAILED' : 'PASSED',
@@ -159,6 +167,7 @@ function buildReport(
     load: { ...s.load.summary(), samples: s.load.samples },
     scenarios,
     targets: targets(scenarios),
+    shards,
   };
 }
 

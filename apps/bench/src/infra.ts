@@ -23,10 +23,16 @@ export async function freshDatabase(serverUrl: string, db: string): Promise<stri
   return createDatabase(serverUrl, db);
 }
 
-/** A fresh namespace (and its Keys) for one run; `deleteNamespace` (@holdfast/shared) drops it. */
-export function freshNamespace(tag: string): { namespace: string; keys: Keys } {
+/**
+ * A fresh namespace (and its Keys, on `shards`) for one run; `deleteNamespace` (@holdfast/shared)
+ * drops it.
+ */
+export function freshNamespace(
+  tag: string,
+  shards: readonly string[] = ['main'],
+): { namespace: string; keys: Keys } {
   const namespace = `bench-${tag}-${randomId()}:`;
-  return { namespace, keys: new Keys(namespace, 'main') };
+  return { namespace, keys: new Keys(namespace, shards) };
 }
 
 /** Redis server clock in ms (the clock of stream ids and of the Lua scripts' `at`). */

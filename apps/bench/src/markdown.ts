@@ -1,5 +1,5 @@
 /** report.md: the report as markdown — summary, CPU per decision, per-scenario tables, targets. */
-import type { BenchReport, RunResult, ScenarioReport } from './types.js';
+import type { BenchReport, RunResult, ScenarioReport, ShardComparison } from './types.js';
 
 const fmt = (v: number | null | undefined, digits = 1) =>
   v === null || v === undefined
@@ -13,10 +13,16 @@ const int = (v: number | null | undefined) =>
 export function renderMarkdown(r: BenchReport): string {
   const lines = [
     ...header(r),
-    ...summaryTable(r.scenarios),
-    ...cpuTable(r.scenarios),
-    ...r.scenarios.flatMap(scenarioSection),
-    ...targetsTable(r),
+    // --shards only: no scenario ran, so no scenario tables.
+    ...(r.scenarios.length
+      ? [
+          ...summaryTable(r.scenarios),
+          ...cpuTable(r.scenarios),
+          ...r.scenarios.flatMap(scenarioSection),
+          ...targetsTable(r),
+        ]
+      : []),
+    ...shardSection(r.shards),
     'Definitions: see docs/benchmarks.md. A latency = outcome `at` − checkout:events entry id ms (Redis clock); ' +
       'B latency = one transaction’s wall time; C latency = the wall time of the pipeline a decision rode in.',
     '',
@@ -236,6 +242,74 @@ function targetsTable(r: BenchReport): string[] {
   for (const t of r.targets) {
     lines.push(
       `| ${t.target} | ${t.scenario ?? '–'} | ${fmt(t.value, 2)} | ${t.threshold} | ${t.met === null ? 'n/a' : t.met ? 'met' : '**missed**'} |`,
+    );
+  }
+  lines.push('');
+  return lines;
+}
+
+/** "1 shard vs 3 shards": both sides of one run, side by side, and 3 ÷ 1. */
+function shardSection(c: ShardComparison | null): string[] {
+  if (!c) return [];
+  const lines = ['## 1 shard vs 3 shards', ''];
+  lines.push(
+    `A (the fleet, max rate) on scenario ${c.scenario.id} ${c.scenario.name} at scale ${c.scale} ` +
+      `(${c.scenario.description}); ${c.setup}. Both measured in this run, one after the other. ` +
+      'On 2 cores this cannot show throughput scaling (3 primaries and the services share the ' +
+      'same cores); CPU per decision and how Redis CPU spreads over the nodes is what it shows.',
+    '',
+  );
+  for (const f of c.failures) lines.push(`- FAILED: ${f}`);
+  if (c.failures.length) lines.push('');
+  const runs = c.runs;
+  if (!runs.length) return [...lines, 'No run completed.', ''];
+  const head = runs.map(
+    (r) => `${r.shards} shard${r.shards > 1 ? 's' : ''} (${r.shardNames.join(',')})`,
+  );
+  const ratioCol = runs.length === 2;
+  lines.push(
+    `| | ${head.join(' | ')} |${ratioCol ? ' 3 ÷ 1 |' : ''}`,
+    `|---|${runs.map(() => '---:').join('|')}|${ratioCol ? '---:|' : ''}`,
+  );
+  const row = (name: string, vals: Array<number | null | undefined>, ratio?: number | null) =>
+    lines.push(
+      `| ${name} | ${vals.map((v) => fmt(v)).join(' | ')} |${ratioCol ? ` ${ratio === undefined ? '' : fmt(ratio, 2)} |` : ''}`,
+    );
+  const ratioOf = (vals: Array<number | null | undefined>) =>
+    vals[0] && vals[1] ? Math.round((vals[1] / vals[0]) * 100) / 100 : null;
+  row(
+    'decisions/s',
+    runs.map((r) => r.decisionsPerSec),
+    c.ratios.decisionsPerSec,
+  );
+  lines.push(
+    `| p50 / p99 latency, ms (unpaced) | ${runs.map((r) => `${fmt(r.latencyP50Ms)} / ${fmt(r.latencyP99Ms)}`).join(' | ')} |${ratioCol ? ' |' : ''}`,
+  );
+  row(
+    'CPU µs per decision, all processes',
+    runs.map((r) => r.cpuUsPerDecision.total),
+    c.ratios.cpuUsPerDecision,
+  );
+  const procs = [...new Set(runs.flatMap((r) => Object.keys(r.cpuUsPerDecision.byProcess)))].filter(
+    (p) => !p.startsWith('redis :'),
+  );
+  for (const p of procs) {
+    const vals = runs.map((r) => r.cpuUsPerDecision.byProcess[p]);
+    row(`CPU µs/decision: ${p}`, vals, ratioOf(vals));
+  }
+  // Redis nodes by port (their names differ between the runs: the shards they serve).
+  const ports = [
+    ...new Set(runs.flatMap((r) => r.redisNodes.map((n) => /:(\d+)/.exec(n.name)?.[1]))),
+  ];
+  for (const port of ports) {
+    const nodes = runs.map((r) => r.redisNodes.find((n) => n.name.includes(`:${port} `)));
+    lines.push(
+      `| Redis :${port} CPU µs/decision (% of a core) | ${nodes
+        .map(
+          (n) =>
+            `${fmt(n?.cpuUsPerDecision)} (${fmt(n?.cpuPercent)} %) ${n?.name.replace(/^redis :\d+ /, '') ?? ''}`,
+        )
+        .join(' | ')} |${ratioCol ? ' |' : ''}`,
     );
   }
   lines.push('');

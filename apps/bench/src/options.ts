@@ -6,6 +6,8 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { System } from './types.js';
 
+export type ShardsMode = 'compare' | 'only' | 'off';
+
 export interface BenchOptions {
   scale: number;
   scenarios: number[];
@@ -27,6 +29,13 @@ export interface BenchOptions {
   redisUrl: string;
   mysqlUrl: string;
   keep: boolean;
+  /**
+   * The shard comparison (A on 1 shard vs 3 shards of a local Redis Cluster, one run each):
+   * 'compare' after the scenarios, 'only' instead of them, 'off' not at all.
+   */
+  shards: ShardsMode;
+  /** Scale of the comparison's workload (scenario 2), at most --scale. */
+  shardsScale: number;
   /** Always false in a run (commander answers --help); kept so report.json's `options` keep their fields. */
   help: boolean;
 }
@@ -52,6 +61,8 @@ interface ParsedFlags {
   redisUrl?: string;
   mysqlUrl?: string;
   keep?: true;
+  shards: ShardsMode;
+  shardsScale: number;
 }
 
 const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
@@ -143,6 +154,16 @@ const runOptions = () => [
     .default(['A', 'B', 'C'], 'A,B,C')
     .argParser(systemList),
   new Option('--out <dir>', 'report directory (default reports/bench-<timestamp>/)'),
+  new Option(
+    '--shards <mode>',
+    'A on 1 shard vs 3 shards of a local Redis Cluster (scenario 2): compare = after the ' +
+      'scenarios, only = instead of them, off',
+  )
+    .choices(['compare', 'only', 'off'])
+    .default('compare'),
+  new Option('--shards-scale <f>', 'scale of the shard comparison (never above --scale)')
+    .default(0.2)
+    .argParser(numberIn(0.0001, 100)),
 ];
 
 const fleetOptions = () => [
@@ -239,6 +260,8 @@ export function benchOptionsOf(
     redisUrl: f.redisUrl ?? (env.REDIS_URL || DEFAULT_REDIS_URL),
     mysqlUrl: f.mysqlUrl ?? (env.MYSQL_URL || DEFAULT_MYSQL_URL),
     keep: f.keep === true,
+    shards: f.shards,
+    shardsScale: f.shardsScale,
     help: false,
   };
   const usage = (message: string) =>

@@ -3,21 +3,41 @@ import { Gate, type Keys, type Redis } from '@holdfast/shared';
 import { readAllStock, stockViolations, type StockRow } from '@holdfast/shared/inspect';
 import { defaultGateConfig } from './infra.js';
 
-/** Creates every SKU with its stock (the reserver's restock script, pipelined). */
+/**
+ * Creates every SKU with its stock (the reserver's restock script, pipelined). On more than one
+ * shard each SKU goes where the placement function puts it, and its placement is recorded
+ * first, as the reserver does for a restock (holdfast:placement; ingest then routes by it).
+ * One pipeline per shard: on a Redis Cluster a pipeline stays within one slot's node.
+ */
 export async function armStock(
   redis: Redis,
   keys: Keys,
   stock: ReadonlyArray<readonly [string, number]>,
   tag: string,
 ): Promise<void> {
-  const gate = new Gate(keys, defaultGateConfig());
-  for (let i = 0; i < stock.length; i += 1000) {
-    const p = redis.pipeline();
-    for (const [sku, units] of stock.slice(i, i + 1000)) {
-      gate.queueAdmin(p, { type: 'restock', eventId: `${tag}-arm-${sku}`, sku, qty: units });
+  const byShard = new Map<string, Array<readonly [string, number]>>();
+  for (const line of stock) {
+    const shard = keys.allShards.length > 1 ? keys.defaultShardOf(line[0]) : keys.defaultShard;
+    byShard.set(shard, [...(byShard.get(shard) ?? []), line]);
+  }
+  if (keys.allShards.length > 1) {
+    for (let i = 0; i < stock.length; i += 1000) {
+      const p = redis.pipeline();
+      for (const [sku] of stock.slice(i, i + 1000))
+        p.hsetnx(keys.streams.placement, sku, keys.defaultShardOf(sku));
+      await p.exec();
     }
-    const res = (await p.exec()) ?? [];
-    for (const [err] of res) if (err) throw err;
+  }
+  for (const [shard, lines] of byShard) {
+    const gate = new Gate(keys, defaultGateConfig(), shard);
+    for (let i = 0; i < lines.length; i += 1000) {
+      const p = redis.pipeline();
+      for (const [sku, units] of lines.slice(i, i + 1000)) {
+        gate.queueAdmin(p, { type: 'restock', eventId: `${tag}-arm-${sku}`, sku, qty: units });
+      }
+      const res = (await p.exec()) ?? [];
+      for (const [err] of res) if (err) throw err;
+    }
   }
 }
 

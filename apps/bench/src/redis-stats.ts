@@ -3,13 +3,24 @@ import type { Redis } from '@holdfast/shared';
 
 export type CommandStats = Record<string, { calls: number; usec: number }>;
 
-/** INFO commandstats as { cmd: { calls, usec } }. */
+/** The servers behind a client: itself, or every primary of a Redis Cluster. */
+function servers(r: Redis): Redis[] {
+  // ioredis' Cluster: one connection per node; `nodes('master')` are the primaries'.
+  return r.isCluster ? (r as unknown as { nodes(role: 'master'): Redis[] }).nodes('master') : [r];
+}
+
+/** INFO commandstats as { cmd: { calls, usec } }, summed over a Cluster's primaries. */
 export async function commandStats(r: Redis): Promise<CommandStats> {
-  const text = await r.info('commandstats');
   const out: CommandStats = {};
-  for (const line of text.split('\n')) {
-    const m = /^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/.exec(line.trim());
-    if (m) out[m[1]!] = { calls: Number(m[2]), usec: Number(m[3]) };
+  for (const node of servers(r)) {
+    const text = await node.info('commandstats');
+    for (const line of text.split('\n')) {
+      const m = /^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/.exec(line.trim());
+      if (!m) continue;
+      const c = (out[m[1]!] ??= { calls: 0, usec: 0 });
+      c.calls += Number(m[2]);
+      c.usec += Number(m[3]);
+    }
   }
   return out;
 }
@@ -51,7 +62,9 @@ export function diffCommandStats(
 
 /** SLOWLOG entries logged since `sinceSec` (unix s) that touch `namespace`. */
 export async function slowlogSince(r: Redis, sinceSec: number, namespace: string) {
-  const raw = (await r.slowlog('GET', 128)) as Array<[number, number, number, string[]]>;
+  const raw: Array<[number, number, number, string[]]> = [];
+  for (const node of servers(r))
+    raw.push(...((await node.slowlog('GET', 128)) as Array<[number, number, number, string[]]>));
   return raw
     .filter((e) => e[1] >= sinceSec && e[3].some((a) => String(a).includes(namespace)))
     .map((e) => ({ at: e[1], usec: e[2], command: e[3].slice(0, 4).map(String).join(' ') }));

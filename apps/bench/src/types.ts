@@ -117,6 +117,53 @@ export interface TargetResult {
   met: boolean | null;
 }
 
+/** One side of the shard comparison (./shard-comparison.ts). */
+export interface ShardRun {
+  shards: number;
+  shardNames: string[];
+  decisions: number;
+  decisionsPerSec: number;
+  latencyP50Ms: number | null;
+  latencyP99Ms: number | null;
+  /** CPU µs per decision of each watched process (services, Redis nodes, MySQL, the bench), and their sum. */
+  cpuUsPerDecision: { byProcess: Record<string, number>; total: number | null };
+  /** Each Redis Cluster node's CPU in the window (/proc/<pid>/stat utime + stime). */
+  redisNodes: Array<{
+    name: string;
+    pid: number;
+    cpuSeconds: number | null;
+    cpuPercent: number | null;
+    cpuUsPerDecision: number | null;
+  }>;
+  error?: string;
+  scenario: number;
+  /** The whole A run, as the scenarios report theirs. */
+  result: RunResult;
+}
+
+/** report.json's `shards`: A on 1 shard vs 3 shards, both measured in this run. */
+export interface ShardComparison {
+  scenario: {
+    id: number;
+    name: string;
+    description: string;
+    params: Record<string, number | string>;
+  };
+  scale: number;
+  /** What was compared against what (docs/benchmarks.md says why it is the fair comparison). */
+  setup: string;
+  cluster: {
+    primaries: number;
+    replicas: number;
+    nodes: Array<{ port: number; pid: number; shards: string[] }>;
+  } | null;
+  runs: ShardRun[];
+  /** 3 shards ÷ 1 shard. */
+  ratios: { decisionsPerSec: number | null; cpuUsPerDecision: number | null };
+  /** Why the comparison makes the benchmark FAILED (empty = it doesn't). */
+  failures: string[];
+}
+
 export interface BenchReport {
   version: 1;
   status: 'PASSED' | 'FAILED';
@@ -130,4 +177,6 @@ export interface BenchReport {
   load: Record<string, unknown>;
   scenarios: ScenarioReport[];
   targets: TargetResult[];
+  /** The shard comparison (--shards compare|only), null with --shards off. */
+  shards: ShardComparison | null;
 }

@@ -30,6 +30,9 @@ describe('holdfast bench (smoke)', () => {
         inject('redisUrl'),
         '--mysql-url',
         inject('mysqlUrl'),
+        // The shard comparison has a test of its own (shards.test.ts).
+        '--shards',
+        'off',
       ],
       { quiet: true },
     );

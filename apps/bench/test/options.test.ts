@@ -46,6 +46,8 @@ describe('bench options', () => {
       redisUrl: 'redis://127.0.0.1:6379',
       mysqlUrl: 'mysql://root@127.0.0.1:3306/',
       keep: false,
+      shards: 'compare',
+      shardsScale: 0.2,
       help: false,
     } satisfies BenchOptions);
   });
@@ -87,6 +89,10 @@ describe('bench options', () => {
       '--mysql-url',
       'mariadb://u@h/db',
       '--keep',
+      '--shards',
+      'only',
+      '--shards-scale',
+      '0.01',
     ]);
     expect(o).toEqual({
       scale: 0.05,
@@ -108,6 +114,8 @@ describe('bench options', () => {
       redisUrl: 'rediss://h:6380',
       mysqlUrl: 'mariadb://u@h/db',
       keep: true,
+      shards: 'only',
+      shardsScale: 0.01,
       help: false,
     } satisfies BenchOptions);
   });

@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { deleteNamespace, type Redis } from '@holdfast/shared';
 import type { Pool } from '@holdfast/shared/mysql';
 import { CliError, errorMessage } from '@holdfast/shared/tools';
-import type { Fleet } from '@holdfast/fleet';
+import type { Fleet, RedisCluster } from '@holdfast/fleet';
 import type { DemoOptions } from './options.js';
 import type { DemoTarget } from './setup/target.js';
 import type { Observers } from './observe/observers.js';
@@ -33,6 +33,8 @@ export class DemoContext {
   private interrupted = false;
 
   // Resources, in the order they are opened; close() releases whatever is set.
+  /** The demo's own Redis Cluster (--cluster): stopped last, by pid. */
+  cluster: RedisCluster | undefined;
   target: DemoTarget | undefined;
   redis: Redis | undefined;
   fleetLog: WriteStream | undefined;
@@ -132,5 +134,17 @@ export class DemoContext {
     await this.redis?.quit().catch(() => this.redis?.disconnect());
     const log = this.fleetLog;
     if (log) await new Promise<void>((res) => log.end(res));
+    const cluster = this.cluster;
+    if (cluster) {
+      this.cluster = undefined;
+      await cluster
+        .stop()
+        .catch((e: unknown) =>
+          this.io.err(`warning: stopping the local Redis Cluster: ${errorMessage(e)}`),
+        );
+      this.io.out(
+        `stopped the local Redis Cluster (pids ${cluster.nodes.map((n) => n.pid).join(', ')})`,
+      );
+    }
   }
 }

@@ -24,6 +24,7 @@ import type { DemoOptions } from './options.js';
 import { buildReport, type DemoReport } from './render/report.js';
 import { renderText } from './render/text.js';
 import { reportFiles, shortPath, writeReports, type ReportFiles } from './render/write.js';
+import { startDemoCluster, type DemoClusterInfo } from './setup/cluster.js';
 import { SWEEP_INTERVAL_MS, stopDemoFleet } from './setup/fleet.js';
 import { adminByKind, armedUnits } from './setup/promo.js';
 import { setUpSale, type SaleSetup } from './setup/set-up.js';
@@ -76,12 +77,14 @@ async function play(ctx: DemoContext): Promise<number> {
   const start = Date.now();
   const loadAvgAtStart = loadavg();
   const stamp = timestamp(new Date(start));
-  const target = (ctx.target = resolveTarget(stamp));
+  // --cluster: the demo's own cluster first; its seeds and shards are then the environment.
+  const own = ctx.o.cluster ? await startDemoCluster(ctx, process.env) : undefined;
+  const target = (ctx.target = resolveTarget(stamp, { ...process.env, ...own?.env }));
   const files = reportFiles(ctx.o.out, stamp);
 
   const sale = await setUpSale(ctx, target, stamp, files);
   const setUp = Date.now();
-  const { crowd, observers } = await replayCrowd(ctx, target);
+  const { crowd, observers } = await replayCrowd(ctx, target, sale.placement);
   const crowdDone = Date.now();
   ctx.say(
     `crowd done in ${((crowdDone - crowd.startedAt) / 1000).toFixed(1)} s: ${crowd.result.sent.toLocaleString('en-US')} reserves, ` +
@@ -97,7 +100,7 @@ async function play(ctx: DemoContext): Promise<number> {
   const report = buildReport({
     ...observation,
     verdicts: checkInvariants(observation),
-    ...runFacts(ctx, target, sale, { startedAt: start, loadAvgAtStart }),
+    ...runFacts(ctx, target, sale, { startedAt: start, loadAvgAtStart }, own?.info),
     durations: durations(time),
   });
   return finish(ctx, target, report, files);
@@ -112,7 +115,11 @@ async function collectObservation(
   obs: Observers,
 ): Promise<Observation> {
   const end = await readEndState(ctx, target);
-  const shape: CrowdShape = { buyers: ctx.o.buyers, warmSkus: ctx.o.warmSkus };
+  const shape: CrowdShape = {
+    buyers: ctx.o.buyers,
+    warmSkus: ctx.o.warmSkus,
+    placement: sale.placement,
+  };
   const { sampler } = obs;
   return {
     ...end,
@@ -120,6 +127,7 @@ async function collectObservation(
     armed: armedUnits(sale.promo),
     adminByKind: adminByKind(sale.promo),
     demand: demandOf(shape),
+    placement: sale.placement,
     crowd: crowd.result,
     users: crowd.users,
     crowdStartedAt: crowd.startedAt,
@@ -144,17 +152,21 @@ function runFacts(
   target: DemoTarget,
   sale: SaleSetup,
   at: { startedAt: number; loadAvgAtStart: number[] },
+  cluster: DemoClusterInfo | undefined,
 ): Pick<DemoReport, 'target' | 'fleet'> & { loadAvgAtStart: number[]; startedAt: number } {
   return {
     ...at,
     target: {
-      redis: redactUrl(target.redisUrl),
+      redis: target.clusterNodes
+        ? `Redis Cluster ${target.clusterNodes.join(',')}`
+        : redactUrl(target.redisUrl),
+      cluster: cluster ?? null,
       mysql: redactUrl(target.mysqlUrl),
       namespace: target.namespace,
       namespaceDeleted: false,
       database: target.database,
       databaseRecreated: target.recreateDatabase,
-      shard: target.shard,
+      shards: target.shards,
     },
     fleet: { replicas: ctx.o.replicas, env: sale.fleetSettings, restarts: {}, killedOnStop: 0 },
   };

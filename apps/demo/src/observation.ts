@@ -18,6 +18,8 @@ export interface Observation extends EndState {
   adminByKind: Record<string, number>;
   /** What the crowd asks for, per SKU. */
   demand: Map<string, Demand>;
+  /** SKU → shard (every SKU on the one shard when there is one). */
+  placement: ReadonlyMap<string, string>;
   crowd: CrowdResult;
   users: number;
   crowdStartedAt: number;

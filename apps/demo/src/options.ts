@@ -18,6 +18,8 @@ export interface DemoOptions {
   progress: boolean;
   replicas: number;
   keep: boolean;
+  /** Start a local Redis Cluster of the demo's own and run on 3 shards (docs/demo.md). */
+  cluster: boolean;
 }
 
 /**
@@ -40,8 +42,10 @@ Where it runs (environment, as for the services):
   MYSQL_URL            default mysql://root@127.0.0.1:3306/holdfast_demo, dropped and recreated;
                        a database you name must have no books yet (holdfast_demo is always
                        recreated)
-  HOLDFAST_SHARDS      the deployment's shards, comma-separated (default main)
-  REDIS_CLUSTER_NODES  host:port seeds of a Redis Cluster (default: the one Redis at REDIS_URL)
+  HOLDFAST_SHARDS      the deployment's shards, comma-separated (default main; with --cluster
+                       three shards, one per primary)
+  REDIS_CLUSTER_NODES  host:port seeds of a Redis Cluster (default: the one Redis at REDIS_URL;
+                       not with --cluster, which starts its own)
 
 Writes <out>/demo-<timestamp>/{report.json,report.html,fleet.log}.
 Exit codes: 0 every invariant holds · 1 an invariant failed or the run failed · 2 usage or
@@ -88,11 +92,21 @@ export function declareDemoOptions(cmd: Command): Command {
     .addOption(new Option('--out <dir>', 'report directory').default('reports/'))
     .option('--no-progress', 'no live progress bars (phase lines only)')
     .addOption(int('--replicas <n>', 'replicas of each service', 1, 1, 16))
-    .option('--keep', 'keep the demo namespace in Redis afterwards (for holdfast stock show etc.)');
+    .option('--keep', 'keep the demo namespace in Redis afterwards (for holdfast stock show etc.)')
+    .option(
+      '--cluster',
+      'start a local Redis Cluster (3 primaries, redis-server) and run on 3 shards, one per ' +
+        'primary; its nodes are stopped at the end',
+    );
 }
 
-/** The options commander parsed, with the two flags as booleans. */
+/** The options commander parsed, with the flags as booleans. */
 export function demoOptions(parsed: Record<string, unknown>): DemoOptions {
   const o = parsed as unknown as DemoOptions;
-  return { ...o, keep: o.keep === true, progress: o.progress !== false };
+  return {
+    ...o,
+    keep: o.keep === true,
+    progress: o.progress !== false,
+    cluster: o.cluster === true,
+  };
 }

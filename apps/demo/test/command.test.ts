@@ -40,6 +40,7 @@ describe('demoCommand', () => {
       progress: true,
       replicas: 1,
       keep: false,
+      cluster: false,
     });
   });
 
@@ -47,6 +48,7 @@ describe('demoCommand', () => {
     const r = parse(['--buyers', '5000', '--rate', '0', '--no-progress', '--keep', '--out', 'x']);
     expect(r.error).toBeUndefined();
     expect(r.ran).toMatchObject({ buyers: 5000, rate: 0, progress: false, keep: true, out: 'x' });
+    expect(parse(['--cluster']).ran).toMatchObject({ cluster: true });
   });
 
   it('refuses a bad value or an unknown option with a usage error', () => {

@@ -1,15 +1,18 @@
 /**
  * A flash-sale crowd: buyers XADD reserves from several producer connections; a follow-up loop
- * reads checkout:outcomes:{shard} and, for each reserved hold, confirms (confirmRate), cancels
- * (cancelRate) or abandons it (it then expires). Used by end-to-end tests, the chaos suite,
- * the demo and the benchmark.
+ * per shard reads that shard's checkout:outcomes:{shard} (every shard of `keys`: a decision is
+ * written to the outcome stream of the shard that decided it) and, for each reserved hold,
+ * confirms (confirmRate), cancels (cancelRate) or abandons it (it then expires). Used by
+ * end-to-end tests, the chaos suite, the demo and the benchmark.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ChainableCommander, Redis } from 'ioredis';
-import { createRedis, toFields, type Keys } from '@holdfast/shared';
+import { createRedis, toFields, type Keys, type RedisTarget } from '@holdfast/shared';
 
 export interface CrowdOptions {
   redisUrl: string;
+  /** Seeds of a Redis Cluster (credentials from redisUrl); unset = the one Redis at redisUrl. */
+  clusterNodes?: string[] | undefined;
   keys: Keys;
   checkouts: number;
   /** Lines of checkout i (default: one unit of one SKU). */
@@ -70,9 +73,11 @@ class Crowd {
   private readonly reservePrefix: string;
   private readonly followPrefix: string;
   private readonly producers: Redis[];
-  /** Reads outcomes with a blocking XREAD: its own connection, never shared with writes. */
-  private readonly reader: Redis;
-  private cursor = '0-0';
+  /**
+   * One per shard's outcome stream, each reading with a blocking XREAD on a connection of its
+   * own (never shared with writes; and one XREAD cannot name streams of several Cluster slots).
+   */
+  private readonly readers: Array<{ stream: string; conn: Redis; cursor: string }>;
   private readonly t0 = Date.now();
   private lastOutcomeAt = this.t0;
   private sent = 0;
@@ -93,22 +98,25 @@ class Crowd {
     this.chunk = o.chunk ?? 500;
     this.reservePrefix = `${this.prefix}r`;
     this.followPrefix = `${this.prefix}f`;
+    const target: RedisTarget = { url: o.redisUrl, clusterNodes: o.clusterNodes };
     this.producers = Array.from({ length: o.producers ?? 4 }, (_, i) =>
-      createRedis(o.redisUrl, { name: `crowd-producer-${i}` }),
+      createRedis(target, { name: `crowd-producer-${i}` }),
     );
-    this.reader = createRedis(o.redisUrl, { name: 'crowd-follow-up', blocking: true });
+    this.readers = o.keys.outcomeStreams.map((stream, i) => ({
+      stream,
+      conn: createRedis(target, { name: `crowd-follow-up-${i}`, blocking: true }),
+      cursor: '0-0',
+    }));
   }
 
-  /** Follow-ups start after the newest outcome already in the stream (earlier runs' ones). */
+  /** Follow-ups start after the newest outcome already in each stream (earlier runs' ones). */
   async findCursor(): Promise<void> {
-    const last = (await this.reader.xrevrange(
-      this.o.keys.shard().outcomes,
-      '+',
-      '-',
-      'COUNT',
-      1,
-    )) as Array<[string, string[]]>;
-    this.cursor = last[0]?.[0] ?? '0-0';
+    for (const r of this.readers) {
+      const last = (await r.conn.xrevrange(r.stream, '+', '-', 'COUNT', 1)) as Array<
+        [string, string[]]
+      >;
+      r.cursor = last[0]?.[0] ?? '0-0';
+    }
   }
 
   /** Every producer takes the next chunk of buyers until all were sent (paced by ratePerSec). */
@@ -163,24 +171,30 @@ class Crowd {
     );
   }
 
-  /** Reads outcomes and answers each reserved hold with its buyer's follow-up. */
+  /** Reads every shard's outcomes and answers each reserved hold with its buyer's follow-up. */
   async followUp(): Promise<void> {
+    await Promise.all(this.readers.map((r, i) => this.followShard(r, i)));
+  }
+
+  private async followShard(r: (typeof this.readers)[number], i: number): Promise<void> {
     const o = this.o;
+    // Follow-ups go to checkout:events, one key: any producer connection will do.
+    const producer = this.producers[i % this.producers.length]!;
     while (!o.signal?.aborted && !this.done) {
-      const res = (await this.reader.xread(
+      const res = (await r.conn.xread(
         'COUNT',
         2000,
         'BLOCK',
         500,
         'STREAMS',
-        o.keys.shard().outcomes,
-        this.cursor,
+        r.stream,
+        r.cursor,
       )) as Array<[string, Array<[string, string[]]>]> | null;
       if (!res) continue;
-      const p = this.producers[0]!.pipeline();
+      const p = producer.pipeline();
       let queued = 0;
       for (const [id, flat] of res[0]![1]) {
-        this.cursor = id;
+        r.cursor = id;
         if (this.onOutcome(toFields(flat), p)) queued++;
       }
       if (queued) {
@@ -233,7 +247,7 @@ class Crowd {
 
   close(): void {
     for (const r of this.producers) r.disconnect();
-    this.reader.disconnect();
+    for (const r of this.readers) r.conn.disconnect();
   }
 
   result(): CrowdResult {

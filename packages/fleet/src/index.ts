@@ -1,8 +1,9 @@
 /**
  * @holdfast/fleet — runs holdfast's services as supervised child processes (./supervisor.ts)
  * and formats what they print (./format.ts); starts a single service process
- * (./service-process.ts) and reads samples of its metrics (./metrics-sample.ts). Used by `holdfast fleet`, the demo, the benchmark
- * and the chaos suite.
+ * (./service-process.ts) and reads samples of its metrics (./metrics-sample.ts); starts a local
+ * Redis Cluster from redis-server children (./redis-cluster.ts). Used by `holdfast fleet`, the
+ * demo, the benchmark and the chaos suite.
  */
 export { REPO_ROOT, SERVICES, type ServiceName } from '@holdfast/shared';
 export { startFleet } from './supervisor.js';
@@ -17,3 +18,5 @@ export { restartDelay } from './backoff.js';
 export * from './format.js';
 export * from './service-process.js';
 export * from './metrics-sample.js';
+export * from './redis-cluster.js';
+export { waitFor } from './wait-for.js';

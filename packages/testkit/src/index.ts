@@ -16,13 +16,15 @@ export {
 export { isolatedEnv, type IsolatedEnv } from './isolated-env.js';
 export { randomId } from './ids.js';
 export { waitFor } from './wait-for.js';
+// The local Redis Cluster starter is production code of @holdfast/fleet (`holdfast demo
+// --cluster` and the benchmark's shard comparison start one too).
 export {
   startRedisCluster,
   stopRedisClusters,
   type RedisCluster,
   type RedisClusterNode,
   type StartRedisClusterOptions,
-} from './redis-cluster.js';
+} from '@holdfast/fleet';
 // Service processes are production code of @holdfast/fleet (the benchmark starts them too).
 export {
   REPO_ROOT,

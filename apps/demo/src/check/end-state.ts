@@ -13,6 +13,7 @@ import {
 } from '@holdfast/shared/inspect';
 import { reconcileAll, type ReconcileReport } from '@holdfast/reconciler';
 import type { DemoContext } from '../context.js';
+import { activeHolds } from '../observe/settle.js';
 import type { DemoTarget } from '../setup/target.js';
 import type { LedgerCounts } from './nothing-lost.js';
 
@@ -37,16 +38,14 @@ export async function readEndState(ctx: DemoContext, target: DemoTarget): Promis
     connectionLimit: 2,
     applicationName: 'holdfast-demo',
   }));
-  const sk = target.keys.shard();
-  const [redisStock, mysqlStock, mysqlLedger, reconcile, deadLetters, activeHolds] =
-    await Promise.all([
-      readAllStock(redis, target.keys),
-      readMysqlStock(target.mysqlUrl),
-      mysqlLedgerCounts(target.mysqlUrl),
-      reconcileAll(redis, pool, target.keys),
-      redis.xlen(target.keys.streams.dead),
-      redis.zcard(sk.holdsDue),
-    ]);
+  const [redisStock, mysqlStock, mysqlLedger, reconcile, deadLetters, holds] = await Promise.all([
+    readAllStock(redis, target.keys),
+    readMysqlStock(target.mysqlUrl),
+    mysqlLedgerCounts(target.mysqlUrl),
+    reconcileAll(redis, pool, target.keys),
+    redis.xlen(target.keys.streams.dead),
+    activeHolds(redis, target),
+  ]);
   const perUser = await readPerUser(redis, target, redisStock);
   const { incidents, lastCommitAt } = await readLedgerState(pool);
   return {
@@ -57,7 +56,7 @@ export async function readEndState(ctx: DemoContext, target: DemoTarget): Promis
     lastCommitAt,
     incidents,
     deadLetters,
-    activeHolds,
+    activeHolds: holds,
     reconcile,
   };
 }
@@ -67,11 +66,18 @@ async function readPerUser(
   target: DemoTarget,
   stock: StockRow[],
 ): Promise<Map<string, number>> {
-  const sk = target.keys.shard();
-  const p = redis.pipeline();
-  for (const r of stock) p.hget(sk.stock(r.sku), 'per_user');
-  const res = (await p.exec()) ?? [];
-  return new Map(stock.map((r, i) => [r.sku, Number(res[i]?.[1] ?? 0)]));
+  const out = new Map<string, number>();
+  // Per shard: the SKUs it holds, read in one pipeline (one slot on a Redis Cluster).
+  for (const shard of target.keys.allShards) {
+    const sk = target.keys.shard(shard);
+    const skus = new Set(await redis.smembers(sk.skus));
+    const mine = stock.filter((r) => skus.has(r.sku));
+    const p = redis.pipeline();
+    for (const r of mine) p.hget(sk.stock(r.sku), 'per_user');
+    const res = (await p.exec()) ?? [];
+    mine.forEach((r, i) => out.set(r.sku, Number(res[i]?.[1] ?? 0)));
+  }
+  return out;
 }
 
 /** Unresolved ledger incidents and the newest ledger row's commit time. */

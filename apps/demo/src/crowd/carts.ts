@@ -10,12 +10,18 @@
  * Warm SKUs are skewed (WARM-1 is the most popular), and each user places about four
  * checkouts (`users = buyers / 4`), mostly on the same favourite SKU, so the per-user limit of
  * 5 warm units (2 for HOT-1) bites now and then.
+ *
+ * On more than one shard, a cart keeps only the lines on its first line's shard: every cart is
+ * decided by one shard, so the ledger changes per kind stay exactly the outcomes (a cart across
+ * shards writes one change per part; carts across shards are chaos scenario 12's subject).
  */
 import { HOT_SKU, warmSku } from './skus.js';
 
 export interface CrowdShape {
   buyers: number;
   warmSkus: number;
+  /** SKU → shard when there is more than one shard (see the module comment). */
+  placement?: ReadonlyMap<string, string> | undefined;
 }
 
 export type Line = { sku: string; qty: number };
@@ -48,6 +54,22 @@ export function makeCart(shape: CrowdShape): (i: number) => Line[] {
   // Popularity skew: index = floor(w * x^2) puts WARM-1 first and the tail far behind.
   const popular = (x: number) => warmSku(1 + Math.min(w - 1, Math.floor(w * x * x)));
   const favourite = (user: number) => popular(unit(user, 101));
+  const cart = cartOf(w, users, popular, favourite);
+  const placement = shape.placement;
+  if (!placement || new Set(placement.values()).size < 2) return cart;
+  return (i: number): Line[] => {
+    const lines = cart(i);
+    const home = placement.get(lines[0]!.sku);
+    return lines.filter((l) => placement.get(l.sku) === home);
+  };
+}
+
+function cartOf(
+  w: number,
+  users: number,
+  popular: (x: number) => string,
+  favourite: (user: number) => string,
+): (i: number) => Line[] {
   return (i: number): Line[] => {
     const user = i % users;
     const kind = unit(i, 1);

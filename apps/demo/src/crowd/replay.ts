@@ -23,6 +23,7 @@ export interface CrowdRun {
 export async function replayCrowd(
   ctx: DemoContext,
   target: DemoTarget,
+  placement: ReadonlyMap<string, string>,
 ): Promise<{ crowd: CrowdRun; observers: Observers }> {
   const o = ctx.o;
   const users = userCount(o.buyers);
@@ -40,9 +41,10 @@ export async function replayCrowd(
   observers.sampler.start();
   const crowdP = runCrowd({
     redisUrl: target.redisUrl,
+    clusterNodes: target.clusterNodes,
     keys: target.keys,
     checkouts: o.buyers,
-    cart: makeCart({ buyers: o.buyers, warmSkus: o.warmSkus }),
+    cart: makeCart({ buyers: o.buyers, warmSkus: o.warmSkus, placement }),
     users,
     confirmRate: 0.6,
     cancelRate: 0.2,

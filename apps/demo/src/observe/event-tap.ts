@@ -4,7 +4,7 @@
  * services trim a stream only below the oldest entry *every* group still needs
  * (safeTrimPoint), no entry is trimmed before this tap has read it.
  */
-import { createRedis, type Keys, type Redis } from '@holdfast/shared';
+import { createRedis, type Keys, type Redis, type RedisTarget } from '@holdfast/shared';
 import { retrying } from './retry.js';
 import { groupBacklogs } from '@holdfast/shared/inspect';
 import { idMs, type XReadReply } from './stream-info.js';
@@ -21,10 +21,10 @@ export class EventTap {
   private readonly conn: Redis;
 
   constructor(
-    redisUrl: string,
+    redis: string | RedisTarget,
     private readonly keys: Keys,
   ) {
-    this.conn = createRedis(redisUrl, { name: 'holdfast-demo-event-tap', blocking: true });
+    this.conn = createRedis(redis, { name: 'holdfast-demo-event-tap', blocking: true });
   }
 
   /** Creates the group at the stream's current end (the demo namespace is empty anyway). */

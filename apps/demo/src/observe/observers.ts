@@ -5,7 +5,7 @@
  */
 import type { DemoContext } from '../context.js';
 import { ledgerWriterPorts } from '../setup/fleet.js';
-import type { DemoTarget } from '../setup/target.js';
+import { redisTargetOf, type DemoTarget } from '../setup/target.js';
 import { EventTap } from './event-tap.js';
 import { OutcomeTap } from './outcome-tap.js';
 import { createProgress } from './progress.js';
@@ -26,9 +26,9 @@ export class Observers {
 
   /** Starts both taps and sets the sampler's t = 0; `sent` counts the crowd's reserves so far. */
   static async start(ctx: DemoContext, target: DemoTarget, sent: () => number): Promise<Observers> {
-    const events = new EventTap(target.redisUrl, target.keys);
+    const events = new EventTap(redisTargetOf(target), target.keys);
     await events.start();
-    const outcomes = new OutcomeTap(target.redisUrl, target.keys);
+    const outcomes = new OutcomeTap(redisTargetOf(target), target.keys);
     outcomes.start();
     const fleet = ctx.fleet!;
     const sampler = new Sampler(

@@ -153,14 +153,16 @@ export class Sampler {
 
   private async read(): Promise<Reading> {
     const { redis, keys } = this.src;
-    const sk = keys.shard();
+    // Every figure of the shards' own streams and holds is summed over the shards.
+    const sum = async (f: (shard: string) => Promise<number>) =>
+      (await Promise.all(keys.allShards.map(f))).reduce((n, v) => n + v, 0);
     const [ledgerLag, ledgerEntries, eventsBacklog, inBacklog, activeHolds, stock, ledgerRows] =
       await Promise.all([
-        backlog(redis, sk.ledger),
-        entriesAdded(redis, sk.ledger),
+        sum((s) => backlog(redis, keys.shard(s).ledger)),
+        sum((s) => entriesAdded(redis, keys.shard(s).ledger)),
         groupBacklog(redis, keys.streams.events, 'ingest'),
-        backlog(redis, sk.inbound),
-        redis.zcard(sk.holdsDue),
+        sum((s) => backlog(redis, keys.shard(s).inbound)),
+        sum((s) => redis.zcard(keys.shard(s).holdsDue)),
         readAllStock(redis, keys),
         this.rowsWritten(),
       ]);

@@ -4,6 +4,7 @@
  */
 import { drained } from '@holdfast/shared/inspect';
 import { CliError } from '@holdfast/shared/tools';
+import type { Redis } from '@holdfast/shared';
 import type { DemoContext } from '../context.js';
 import type { DemoTarget } from '../setup/target.js';
 import type { Observers } from './observers.js';
@@ -12,12 +13,11 @@ import { StallWatch } from './stall.js';
 /** Waits until no hold is active and every stream is drained (nothing moving = stall). */
 export async function settle(ctx: DemoContext, target: DemoTarget, obs: Observers): Promise<void> {
   const redis = ctx.redis!;
-  const sk = target.keys.shard();
   const stall = new StallWatch();
   for (;;) {
     ctx.check();
     const [holds, done, tapLag] = await Promise.all([
-      redis.zcard(sk.holdsDue),
+      activeHolds(redis, target),
       drained(redis, target.keys),
       obs.events.lag(redis),
     ]);
@@ -30,4 +30,12 @@ export async function settle(ctx: DemoContext, target: DemoTarget, obs: Observer
     }
     await ctx.pause(100);
   }
+}
+
+/** Holds not yet confirmed, cancelled or expired, on every shard (each shard's holds:due). */
+export async function activeHolds(redis: Redis, target: DemoTarget): Promise<number> {
+  const counts = await Promise.all(
+    target.keys.allShards.map((s) => redis.zcard(target.keys.shard(s).holdsDue)),
+  );
+  return counts.reduce((n, c) => n + c, 0);
 }

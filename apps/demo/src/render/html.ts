@@ -188,6 +188,7 @@ function tables(r: DemoReport): string {
 
 <h2>Outcomes</h2>
 <table><thead><tr><th>status[:reason]</th><th>count</th></tr></thead><tbody>${statuses}</tbody></table>
+${shardTable(r)}
 <p>Crowd: ${fmt(r.crowd.sent)} reserves sent in ${secs(r.crowd.sendMs)} (${fmt(t.buyersPerSec)} buyers/s) by ${fmt(r.crowd.users)} users; ${fmt(r.crowd.followUps)} follow-ups: ${fmt(r.crowd.confirmed)} confirmed, ${fmt(r.crowd.cancelled)} cancelled; ${fmt(r.crowd.abandoned)} holds abandoned to expire.</p>
 
 <h2>Ledger (MySQL)</h2>
@@ -197,6 +198,19 @@ function tables(r: DemoReport): string {
 <h2>Stock per SKU</h2>
 <table><thead><tr><th>SKU</th><th>total</th><th>sold</th><th>held</th><th>available</th><th>limit</th><th>units asked</th><th>carts</th><th>MySQL total / sold / held / available</th><th>books = Redis</th></tr></thead>
 <tbody>${r.skus.map(skuRow).join('')}</tbody></table>`;
+}
+
+/** Per shard: where it ran, its SKUs' units, the outcomes its stream carried. */
+function shardTable(r: DemoReport): string {
+  if (r.shards.length < 2) return '';
+  const rows = r.shards
+    .map(
+      (s) =>
+        `<tr><td>${esc(s.shard)}</td><td>${s.node === null ? '–' : `:${s.node}`}</td><td>${fmt(s.skus)}</td><td>${fmt(s.total)}</td><td>${fmt(s.sold)}</td><td>${fmt(s.outcomes)}</td><td>${fmt(s.reserved)}</td><td>${fmt(s.rejected)}</td><td>${fmt(s.confirmed)}</td><td>${fmt(s.cancelled)}</td><td>${fmt(s.expired)}</td></tr>`,
+    )
+    .join('');
+  return `<h3>Per shard</h3>
+<table><thead><tr><th>shard</th><th>Redis node</th><th>SKUs</th><th>units</th><th>sold</th><th>outcomes</th><th>reserved</th><th>rejected</th><th>confirmed</th><th>cancelled</th><th>expired</th></tr></thead><tbody>${rows}</tbody></table>`;
 }
 
 function skuRow(s: SkuLine): string {
@@ -215,7 +229,7 @@ function runSection(r: DemoReport): string {
     .join(' ');
   const d = r.durations;
   return `<h2>Run</h2>
-<p>Redis <code>${esc(r.target.redis)}</code> namespace <code>${esc(r.target.namespace)}</code>${r.target.namespaceDeleted ? ' (deleted after the run)' : ''} · MySQL <code>${esc(r.target.mysql)}</code>${r.target.databaseRecreated ? ' (recreated for the run)' : ''} · shard <code>${esc(r.target.shard)}</code></p>
+<p>Redis <code>${esc(r.target.redis)}</code> namespace <code>${esc(r.target.namespace)}</code>${r.target.namespaceDeleted ? ' (deleted after the run)' : ''} · MySQL <code>${esc(r.target.mysql)}</code>${r.target.databaseRecreated ? ' (recreated for the run)' : ''} · shards <code>${esc(r.target.shards.join(', '))}</code>${r.target.cluster ? ` · the demo's own Redis Cluster: ${r.target.cluster.nodes.map((n) => `:${n.port} (pid ${n.pid}${n.shards.length ? `, shard ${esc(n.shards.join(', '))}` : ''})`).join(', ')}, stopped after the run` : ''}</p>
 <p>Fleet: ${r.fleet.replicas} replica(s) of ingest, reserver, ledger-writer, reconciler; restarts: ${esc(restarts)}; demo settings ${env}</p>
 <p>Machine: ${r.machine.cpus} CPUs, Node ${esc(r.machine.node)}, load average ${esc(r.machine.loadAvgAtStart.join(' '))} at the start, ${esc(r.machine.loadAvgAtEnd.join(' '))} at the end.</p>
 <p>Durations: setup ${secs(d.setupMs)} · crowd ${secs(d.crowdMs)} · settle (holds expire, streams drain) ${secs(d.settleMs)} · checks ${secs(d.checksMs)} · total ${secs(d.totalMs)}</p>

@@ -10,6 +10,7 @@ import { allHold, oversoldSkus, type Verdicts } from '../check/invariants.js';
 import { toCheck, type Check } from '../check/verdict.js';
 import type { Observation } from '../observation.js';
 import type { DemoOptions } from '../options.js';
+import type { DemoClusterInfo } from '../setup/cluster.js';
 import type { Percentiles } from '../stats.js';
 import {
   hotAndWarm,
@@ -36,6 +37,23 @@ export interface SkuLine {
   booksMatch: boolean;
 }
 
+/** One shard's figures: its SKUs' stock and the outcomes its stream carried. */
+export interface ShardLine {
+  shard: string;
+  /** The port of the primary serving the shard (the demo's own cluster), else null. */
+  node: number | null;
+  skus: number;
+  total: number;
+  sold: number;
+  held: number;
+  outcomes: number;
+  reserved: number;
+  rejected: number;
+  confirmed: number;
+  cancelled: number;
+  expired: number;
+}
+
 export interface DemoReport {
   version: number;
   ok: boolean;
@@ -51,7 +69,10 @@ export interface DemoReport {
     namespaceDeleted: boolean;
     database: string;
     databaseRecreated: boolean;
-    shard: string;
+    /** HOLDFAST_SHARDS, in order. */
+    shards: string[];
+    /** The demo's own Redis Cluster (--cluster): its nodes (port, pid) and the shards on each. */
+    cluster: DemoClusterInfo | null;
   };
   fleet: {
     replicas: number;
@@ -79,6 +100,8 @@ export interface DemoReport {
     demandUnits: number;
   };
   skus: SkuLine[];
+  /** Per shard (one line when there is one shard). */
+  shards: ShardLine[];
   invariants: {
     noOversell: Check;
     conservation: Check;
@@ -190,6 +213,7 @@ export function buildReport(x: ReportInputs): DemoReport {
     outcomes: { total: x.outcomes.count, byStatus: x.outcomes.byStatus, byType: x.outcomes.byType },
     ...hotAndWarm(skus, x),
     skus,
+    shards: shardLines(x),
     invariants: invariantsOf(v),
     oversells: oversoldSkus(v).length,
     reconcile: reconcileOf(v),
@@ -202,6 +226,31 @@ export function buildReport(x: ReportInputs): DemoReport {
     series: seriesOf(x),
     durations: x.durations,
   };
+}
+
+/** Each shard's SKUs (by the run's placement) and outcomes (by the stream they came on). */
+function shardLines(x: ReportInputs): ShardLine[] {
+  return x.target.shards.map((shard) => {
+    const rows = x.redisStock.filter((r) => (x.placement.get(r.sku) ?? shard) === shard);
+    const o = x.outcomes.byShard[shard] ?? { count: 0, byStatus: {}, byType: {} };
+    const rejected = Object.entries(o.byStatus)
+      .filter(([k]) => k.startsWith('rejected'))
+      .reduce((n, [, v]) => n + v, 0);
+    return {
+      shard,
+      node: x.target.cluster?.nodes.find((n) => n.shards.includes(shard))?.port ?? null,
+      skus: rows.length,
+      total: rows.reduce((n, r) => n + r.total, 0),
+      sold: rows.reduce((n, r) => n + r.sold, 0),
+      held: rows.reduce((n, r) => n + r.held, 0),
+      outcomes: o.count,
+      reserved: o.byStatus.reserved ?? 0,
+      rejected,
+      confirmed: o.byStatus.confirmed ?? 0,
+      cancelled: o.byStatus.cancelled ?? 0,
+      expired: o.byStatus.expired ?? 0,
+    };
+  });
 }
 
 /** The verdicts as report.json shows them. */

@@ -66,6 +66,12 @@ function crowdLines(r: DemoReport): string[] {
     .join(', ');
   return [
     `Outcomes     ${fmt(r.outcomes.total)}: reserved ${fmt(st.reserved ?? 0)} · rejected ${rejected || '0'} · confirmed ${fmt(st.confirmed ?? 0)} · cancelled ${fmt(st.cancelled ?? 0)} · expired ${fmt(st.expired ?? 0)}`,
+    ...r.shards
+      .filter(() => r.shards.length > 1)
+      .map(
+        (s) =>
+          `  shard ${s.shard}${s.node === null ? '' : ` (:${s.node})`}: ${fmt(s.outcomes)} outcomes (reserved ${fmt(s.reserved)} · rejected ${fmt(s.rejected)} · confirmed ${fmt(s.confirmed)} · cancelled ${fmt(s.cancelled)} · expired ${fmt(s.expired)}); ${s.skus} SKUs, ${fmt(s.sold)}/${fmt(s.total)} units sold`,
+      ),
     `Crowd        ${fmt(r.crowd.sent)} reserves from ${r.crowd.producers} producers in ${secs(r.crowd.sendMs)} (${fmt(r.throughput.buyersPerSec)} buyers/s), ${fmt(r.crowd.users)} users; follow-ups: ${fmt(r.crowd.confirmed)} confirmed, ${fmt(r.crowd.cancelled)} cancelled, ${fmt(r.crowd.abandoned)} abandoned`,
   ];
 }

@@ -16,6 +16,7 @@ export const SWEEP_INTERVAL_MS = 250;
 export function fleetEnv(t: DemoTarget, o: DemoOptions): Record<string, string | undefined> {
   return {
     REDIS_URL: t.redisUrl,
+    REDIS_CLUSTER_NODES: t.clusterNodes?.join(','),
     MYSQL_URL: t.mysqlUrl,
     HOLDFAST_NAMESPACE: t.namespace,
     HOLDFAST_SHARDS: t.keys.allShards.join(','),
@@ -35,7 +36,9 @@ export function fleetEnv(t: DemoTarget, o: DemoOptions): Record<string, string |
 /** The settings the report shows: the demo's own, not where it runs. */
 export function shownSettings(env: Record<string, string | undefined>): Record<string, string> {
   return Object.fromEntries(
-    Object.entries(env).filter(([k, v]) => v !== undefined && !/URL|NAMESPACE|SHARD/.test(k)),
+    Object.entries(env).filter(
+      ([k, v]) => v !== undefined && !/URL|NAMESPACE|SHARD|CLUSTER/.test(k),
+    ),
   ) as Record<string, string>;
 }
 

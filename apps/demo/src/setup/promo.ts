@@ -54,13 +54,55 @@ export async function armPromo(redis: Redis, t: DemoTarget, entries: AdminEntry[
   await xaddMany(redis, t.keys.streams.admin, entries as unknown as Fields[]);
 }
 
-/** True once the reserver applied every admin entry (its admin dedupe key reads 'd'). */
+/**
+ * True once the reserver applied every admin entry (its admin dedupe key, on the SKU's shard,
+ * reads 'd'). One MGET per shard: on a Redis Cluster each shard is its own slot.
+ */
 export async function promoApplied(
   redis: Redis,
   t: DemoTarget,
   entries: AdminEntry[],
+  shardOf: ReadonlyMap<string, string>,
 ): Promise<boolean> {
-  const sk = t.keys.shard();
-  const marks = await redis.mget(...entries.map((e) => sk.adminEvent(e.event_id)));
-  return marks.every((m) => m === 'd');
+  const byShard = new Map<string, string[]>();
+  for (const e of entries) {
+    const shard = shardOf.get(e.sku) ?? t.keys.defaultShard;
+    const list = byShard.get(shard) ?? [];
+    list.push(t.keys.shard(shard).adminEvent(e.event_id));
+    byShard.set(shard, list);
+  }
+  for (const marks of byShard.values())
+    if (!(await redis.mget(...marks)).every((m) => m === 'd')) return false;
+  return true;
+}
+
+/**
+ * Where each SKU of the promo goes: HOT-1 on the first shard, WARM-n on shard n mod N — so every
+ * shard gets SKUs (the placement function alone could leave one empty with few warm SKUs).
+ */
+export function promoPlacement(o: DemoOptions, shards: readonly string[]): Map<string, string> {
+  const out = new Map<string, string>([[HOT_SKU, shards[0]!]]);
+  for (let n = 1; n <= o.warmSkus; n++) out.set(warmSku(n), shards[n % shards.length]!);
+  return out;
+}
+
+/** Admin `place` entries for the placement (contract v2), sent before any restock. */
+export function placeEntries(placement: ReadonlyMap<string, string>, stamp: string): Fields[] {
+  return [...placement].map(([sku, shard]) => ({
+    type: 'place',
+    event_id: `demo-${stamp}-place-${sku}`,
+    sku,
+    shard,
+  }));
+}
+
+/** True once every SKU's placement is recorded in holdfast:placement as asked. */
+export async function placementRecorded(
+  redis: Redis,
+  t: DemoTarget,
+  placement: ReadonlyMap<string, string>,
+): Promise<boolean> {
+  const skus = [...placement.keys()];
+  const got = await redis.hmget(t.keys.streams.placement, ...skus);
+  return skus.every((sku, i) => got[i] === placement.get(sku));
 }

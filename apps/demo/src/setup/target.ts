@@ -7,7 +7,7 @@
  * demo refuses a namespace or database that already holds data rather than mixing with it
  * (this file: the namespace; ./database.ts: the database).
  */
-import { ConfigError, Keys, type Redis } from '@holdfast/shared';
+import { ConfigError, Keys, type Redis, type RedisTarget } from '@holdfast/shared';
 import { CliError, EXIT, loadConfig } from '@holdfast/shared/tools';
 
 export const DEMO_DATABASE = 'holdfast_demo';
@@ -15,9 +15,12 @@ const DEFAULT_MYSQL_SERVER = 'mysql://root@127.0.0.1:3306/';
 
 export interface DemoTarget {
   redisUrl: string;
+  /** Seeds of the Redis Cluster (REDIS_CLUSTER_NODES, or the demo's own with --cluster). */
+  clusterNodes: string[] | undefined;
   mysqlUrl: string;
   namespace: string;
-  shard: string;
+  /** Every shard of the deployment (HOLDFAST_SHARDS), in order. */
+  shards: string[];
   keys: Keys;
   /** The namespace is the demo's own (deleted at the end unless --keep). */
   ownNamespace: boolean;
@@ -57,9 +60,10 @@ export function resolveTarget(
   const database = decodeURIComponent(new URL(cfg.MYSQL_URL).pathname.slice(1));
   return {
     redisUrl: cfg.REDIS_URL,
+    clusterNodes: cfg.REDIS_CLUSTER_NODES,
     mysqlUrl: cfg.MYSQL_URL,
     namespace: cfg.HOLDFAST_NAMESPACE,
-    shard: cfg.HOLDFAST_SHARDS[0]!,
+    shards: [...cfg.HOLDFAST_SHARDS],
     keys: new Keys(cfg.HOLDFAST_NAMESPACE, cfg.HOLDFAST_SHARDS),
     ownNamespace: !givenNs,
     recreateDatabase: database === DEMO_DATABASE,
@@ -67,12 +71,22 @@ export function resolveTarget(
   };
 }
 
+/** Where the demo's clients connect: one Redis, or a Redis Cluster through its seeds. */
+export function redisTargetOf(t: DemoTarget): RedisTarget {
+  return { url: t.redisUrl, clusterNodes: t.clusterNodes };
+}
+
 /** Refuses a namespace that already has streams or SKUs (the checks would mix two runs). */
 export async function checkNamespaceEmpty(redis: Redis, t: DemoTarget): Promise<void> {
   const s = t.keys.streams;
-  const sk = t.keys.shard();
-  const n = await redis.exists(s.events, sk.outcomes, s.admin, sk.skus, sk.ledger, sk.inbound);
-  if (n > 0) {
+  const names = [s.events, s.admin];
+  for (const shard of t.shards) {
+    const sk = t.keys.shard(shard);
+    names.push(sk.outcomes, sk.skus, sk.ledger, sk.inbound);
+  }
+  // One key per EXISTS: on a Redis Cluster the names live in different slots.
+  const found = await Promise.all(names.map((k) => redis.exists(k)));
+  if (found.some((n) => n > 0)) {
     throw new CliError(
       `Redis namespace "${t.namespace}" is already in use (streams or SKUs exist); the demo needs ` +
         'an empty one: unset HOLDFAST_NAMESPACE for a fresh demo-<timestamp>: namespace',

@@ -70,11 +70,16 @@ export async function groupBacklog(redis: Redis, stream: string, group: string):
   return g ? g.pending + g.lag : 0;
 }
 
-/** Every stream of the pipeline drained: nothing pending, nothing undelivered. */
+/**
+ * Every stream of the pipeline drained: nothing pending, nothing undelivered — the public
+ * streams and every shard's inbound, outbox (carts across shards) and ledger streams.
+ */
 export async function drained(redis: Redis, keys: Keys): Promise<boolean> {
-  const sk = keys.shard();
-  for (const s of [keys.streams.events, keys.streams.admin, sk.inbound, sk.ledger]) {
-    if ((await backlog(redis, s)) > 0) return false;
+  const streams = [keys.streams.events, keys.streams.admin];
+  for (const shard of keys.allShards) {
+    const sk = keys.shard(shard);
+    streams.push(sk.inbound, sk.outbox, sk.ledger);
   }
+  for (const s of streams) if ((await backlog(redis, s)) > 0) return false;
   return true;
 }

@@ -1,5 +1,6 @@
 /**
- * A real Redis Cluster on loopback for tests: `redis-server --cluster-enabled yes` children on
+ * A real Redis Cluster on loopback — for tests, `holdfast demo --cluster` and the benchmark's
+ * shard comparison: `redis-server --cluster-enabled yes` children on
  * free ports in a temp dir, joined with `redis-cli --cluster create`. Needs only Debian's
  * redis-server/redis-cli (7.0) on PATH, no Docker.
  *
@@ -613,4 +614,30 @@ async function isAlive(pid: number): Promise<boolean> {
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
   // `pid (comm) state …`: the state follows the last ')'.
   return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+}
+
+/**
+ * `count` shard names whose hash tags (`{name}`, see @holdfast/shared keys.ts: every key of a
+ * shard carries it) are served by `count` different primaries, so that each shard's work lands
+ * on a node of its own. Tries `a`, `b`, `c`, … first (on a fresh 3-primary cluster they are
+ * already on three different primaries), then `s0`, `s1`, ….
+ */
+export async function shardsOnDistinctPrimaries(
+  cluster: RedisCluster,
+  count: number,
+): Promise<Array<{ shard: string; primary: RedisClusterNode }>> {
+  const out: Array<{ shard: string; primary: RedisClusterNode }> = [];
+  const used = new Set<number>();
+  const letters = 'abcdefghijklmnopqrstuvwxyz'.split('');
+  const candidates = [...letters, ...Array.from({ length: 1000 }, (_, i) => `s${i}`)];
+  for (const shard of candidates) {
+    if (out.length === count) break;
+    const primary = await cluster.primaryFor(`{${shard}}`);
+    if (used.has(primary.port)) continue;
+    used.add(primary.port);
+    out.push({ shard, primary });
+  }
+  if (out.length < count)
+    throw new Error(`the cluster has ${out.length} primaries, fewer than ${count} shards`);
+  return out;
 }
