@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { commonEnv, replyEnv, metricsPort, workerEnv } from '@holdfast/shared';
+import { commonEnv, durabilityEnv, replyEnv, metricsPort, workerEnv } from '@holdfast/shared';
 
 /** Every setting of the ingest service, parsed once at start (see README, Configuration). */
 export const ingestEnv = z.object({
@@ -7,5 +7,6 @@ export const ingestEnv = z.object({
   ...workerEnv,
   ...metricsPort(9101),
   ...replyEnv,
+  ...durabilityEnv(100),
 });
 export type IngestConfig = z.infer<typeof ingestEnv>;

@@ -10,6 +10,9 @@ import {
   GROUPS,
   Keys,
   Placement,
+  ReplicaWait,
+  durabilityMetrics,
+  durabilitySettings,
   StreamWorker,
   redisTarget,
   createRedis,
@@ -38,6 +41,14 @@ export class Ingest implements Service {
   private readonly placement: Placement;
   private readonly router: Router;
   private readonly metrics: ReturnType<typeof workerMetrics>;
+  /**
+   * REDIS_WAIT_REPLICAS: per shard, forwardMany and WAIT in one pipeline on a client of their own
+   * (WAIT blocks its connection), so an entry is acked on checkout:events only once the shard's
+   * replicas have its forward — a failover then can't lose an event ingest took in. Undefined
+   * when the setting is 0.
+   */
+  private readonly forwarder: Redis | undefined;
+  private readonly replicaWaits = new Map<string, ReplicaWait>();
 
   constructor(
     private readonly cfg: IngestConfig,
@@ -51,6 +62,17 @@ export class Ingest implements Service {
     this.placement = new Placement(this.redis, this.keys);
     this.router = new Router(this.redis, this.keys, this.placement, cfg.DEDUPE_TTL_SECONDS);
     this.metrics = workerMetrics(registry);
+    const durability = durabilitySettings(cfg);
+    if (durability.replicas > 0) {
+      this.forwarder = createRedis(target, { name: 'holdfast-ingest-forward' });
+      const dm = durabilityMetrics(registry);
+      for (const shard of this.keys.allShards) {
+        this.replicaWaits.set(
+          shard,
+          new ReplicaWait({ client: this.forwarder, shard, settings: durability, metrics: dm }),
+        );
+      }
+    }
     this.worker = new StreamWorker({
       redis: this.redis,
       blocking: this.blocking,
@@ -111,12 +133,17 @@ export class Ingest implements Service {
         const sk = this.keys.shard(shard);
         let forwarded: number[];
         try {
-          forwarded = await runScript<number[]>(
-            this.redis,
-            'forwardMany',
+          const f = await this.forward(
+            shard,
             [sk.inbound, sk.prefix, sk.repliesPrefix],
             group.args,
+            log,
           );
+          if (!f.durable) {
+            for (const { index } of group.items) results[index] = { kind: 'retry' };
+            return;
+          }
+          forwarded = f.forwarded;
         } catch (err) {
           log.warn({ err, shard, entries: group.items.length }, 'forward failed; will be retried');
           for (const { index } of group.items) results[index] = { kind: 'retry' };
@@ -135,13 +162,58 @@ export class Ingest implements Service {
     return results;
   }
 
+  /**
+   * One shard's forwardMany; with REDIS_WAIT_REPLICAS, followed by WAIT on the same connection.
+   * Unlike the reserver, ingest does not ack what its replicas lack: until the forward is
+   * replicated, the producer's entry stays pending in checkout:events, so after a failover that
+   * lost the forward it is read and forwarded again (forwardMany dedupes, so a forward that did
+   * survive is not doubled). Fewer replicas than asked: WAIT again, up to about a second, then
+   * leave the entries pending (`durable: false`; they come back after CLAIM_IDLE_MS).
+   */
+  private async forward(
+    shard: string,
+    keys: string[],
+    args: Array<string | number>,
+    log: Logger,
+  ): Promise<{ forwarded: number[]; durable: boolean }> {
+    const replicas = this.replicaWaits.get(shard);
+    if (!replicas) {
+      const forwarded = await runScript<number[]>(this.redis, 'forwardMany', keys, args);
+      return { forwarded, durable: true };
+    }
+    const first = await replicas.after((p) => {
+      runScript(p, 'forwardMany', keys, args);
+    });
+    const [err, value] = first.replies[0]!;
+    if (err) throw err;
+    let wait = first.wait;
+    const rounds = Math.max(1, Math.ceil(1_000 / this.cfg.REDIS_WAIT_TIMEOUT_MS));
+    for (let i = 1; i < rounds && wait.result === 'short'; i++) {
+      // The same connection, so WAIT covers the forward made on it above; the keyed read only
+      // routes the pipeline to the shard's node on Redis Cluster.
+      wait = (
+        await replicas.after((p) => {
+          p.exists(keys[0]!);
+        })
+      ).wait;
+    }
+    if (wait.result === 'short') {
+      replicas.warnShort(log, wait, 'leaving the entries pending until they are replicated');
+    }
+    return { forwarded: value as number[], durable: wait.result !== 'short' };
+  }
+
   async start(): Promise<void> {
     await this.worker.start();
   }
 
   async stop(): Promise<void> {
     await this.worker.stop();
-    await Promise.allSettled([this.redis.quit(), this.blocking.quit()]);
+    await Promise.allSettled([
+      this.redis.quit(),
+      this.blocking.quit(),
+      ...(this.forwarder ? [this.forwarder.quit()] : []),
+    ]);
   }
 
   health(): string | null {

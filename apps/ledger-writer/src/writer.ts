@@ -103,9 +103,7 @@ export class LedgerWriter implements Service {
       const replicas = new ReplicaWait({
         client: blocking,
         shard,
-        stream: this.keys.shard(shard).ledger,
-        group: GROUPS.ledgerWriter,
-        consumer,
+        fence: { stream: this.keys.shard(shard).ledger, group: GROUPS.ledgerWriter, consumer },
         settings: durabilitySettings(cfg),
         metrics: dm,
       });

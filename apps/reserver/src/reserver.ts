@@ -100,9 +100,7 @@ export class Reserver implements Service {
       const replicas = new ReplicaWait({
         client: blocking,
         shard,
-        stream: this.keys.shard(shard).inbound,
-        group: GROUPS.reserver,
-        consumer,
+        fence: { stream: this.keys.shard(shard).inbound, group: GROUPS.reserver, consumer },
         settings: durabilitySettings(cfg),
         metrics: dm,
       });

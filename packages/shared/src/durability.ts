@@ -27,6 +27,7 @@
  */
 import type { Logger } from './logger.js';
 import { prom, type Registry } from './metrics.js';
+import type { ChainableCommander } from 'ioredis';
 import type { Redis } from './redis.js';
 
 export interface DurabilitySettings {
@@ -92,9 +93,8 @@ export class ReplicaWait {
     private readonly o: {
       client: Redis;
       shard: string;
-      stream: string;
-      group: string;
-      consumer: string;
+      /** What wait(ids) re-claims as its own write (the entries the caller holds pending). */
+      fence?: { stream: string; group: string; consumer: string };
       settings: DurabilitySettings;
       metrics: DurabilityMetrics;
     },
@@ -107,21 +107,44 @@ export class ReplicaWait {
   /**
    * Fences the pending entries `ids` on the shard's node and waits until the replicas have every
    * write made on that node so far. Throws what Redis throws (a node down, a failover under way).
+   * Needs `fence` (the stream, group and consumer the ids are pending for).
    */
   async wait(ids: string[]): Promise<WaitResult> {
-    const { client, stream, group, consumer, settings, metrics, shard } = this.o;
+    const f = this.o.fence;
+    if (!f) throw new Error('ReplicaWait.wait needs a fence (stream, group, consumer)');
     if (!this.enabled || !ids.length)
       return { result: 'off', wanted: 0, acked: 0, present: new Set(ids) };
+    const { replies, wait } = await this.after((p) => {
+      p.xclaim(f.stream, f.group, f.consumer, 0, ...ids, 'JUSTID');
+    });
+    return { ...wait, present: new Set((replies[0]![1] as string[]).map(String)) };
+  }
+
+  /**
+   * Runs the commands `queue` adds (writes in the shard's slot), then WAIT, in one pipeline on
+   * the shard's client: the same connection, so WAIT covers exactly those writes and everything
+   * before them on the node. Returns their replies (errors included, as a pipeline gives them)
+   * and the wait's result (`present` empty). With the setting off, only `queue`'s commands run.
+   */
+  async after(
+    queue: (p: ChainableCommander) => void,
+  ): Promise<{ replies: Array<[Error | null, unknown]>; wait: WaitResult }> {
+    const { client, settings, metrics, shard } = this.o;
+    const p = client.pipeline();
+    queue(p);
+    const own = p.length;
+    if (!this.enabled) {
+      const replies = ((await p.exec()) ?? []) as Array<[Error | null, unknown]>;
+      return { replies, wait: { result: 'off', wanted: 0, acked: 0, present: new Set() } };
+    }
     const wanted = Math.min(settings.replicas, this.replicaCount ?? settings.replicas);
     const count = Date.now() - this.countedAt >= COUNT_EVERY_MS;
-    const end = metrics.seconds.startTimer({ shard });
-    const p = client.pipeline();
-    p.xclaim(stream, group, consumer, 0, ...ids, 'JUSTID');
     if (wanted > 0) p.call('WAIT', wanted, settings.timeoutMs);
     if (count) {
       if (client.isCluster) p.call('CLUSTER', 'NODES');
       else p.call('ROLE');
     }
+    const end = metrics.seconds.startTimer({ shard });
     let res: Array<[Error | null, unknown]>;
     try {
       res = ((await p.exec()) ?? []) as Array<[Error | null, unknown]>;
@@ -131,14 +154,14 @@ export class ReplicaWait {
     } finally {
       end();
     }
-    const expected = 1 + (wanted > 0 ? 1 : 0) + (count ? 1 : 0);
+    const expected = own + (wanted > 0 ? 1 : 0) + (count ? 1 : 0);
+    const replies = res.slice(0, own);
     const failed = res.find(([err]) => err);
     if (failed || res.length !== expected) {
       metrics.waits.inc({ shard, result: 'error' });
-      throw failed?.[0] ?? new Error(`fence + WAIT: ${res.length} replies, ${expected} expected`);
+      throw failed?.[0] ?? new Error(`WAIT pipeline: ${res.length} replies, ${expected} expected`);
     }
-    const present = new Set((res[0]![1] as string[]).map(String));
-    const acked = wanted > 0 ? Number(res[1]![1]) : 0;
+    const acked = wanted > 0 ? Number(res[own]![1]) : 0;
     if (count) {
       const reply = res[expected - 1]![1];
       this.replicaCount = client.isCluster
@@ -148,7 +171,7 @@ export class ReplicaWait {
     }
     const result = wanted === 0 ? 'none' : acked >= wanted ? 'ok' : 'short';
     metrics.waits.inc({ shard, result });
-    return { result, wanted, acked, present };
+    return { replies, wait: { result, wanted, acked, present: new Set() } };
   }
 
   /** At most one warning a second per shard: a lagging replica would otherwise log every batch. */
