@@ -9,11 +9,18 @@
  *   - books: every shard's ledger summed per SKU equals its counters; change ids unique;
  *   - units are where the cart states say: held on a shard = the lines of that shard of every
  *     pending/active home hold and every `held` part; sold = those of every confirmed home hold
- *     and `sold` part (lines taken from the commands sent, not from Redis); usage likewise;
+ *     and `sold` part (lines taken from the commands sent, not from Redis); usage likewise —
+ *     over every cart that ever got a hold, also a rejected one whose checkout reserved again
+ *     (its home hold is replaced, but its parts may stay held until their part_release);
+ *   - a reserve of a checkout whose hold is pending/active/finished is `hold_exists`; a
+ *     rejected cart across shards is no hold (the checkout may reserve again);
  *   - one outcome per event: never two outcomes for one event_id over all shards, on the
  *     shard that decided it; a reserve decided at once has its outcome at once; a pending
  *     cart has none until its home hold leaves `pending`, then exactly one (reserved iff the
- *     hold became active);
+ *     hold became active); a `reserved` outcome's expires_at is after its time;
+ *   - every `part_result` is answered as predicted from the home hold before it (ignored when
+ *     not the pending cart's or a repeat; a refusal aborts; the last ok makes the cart active,
+ *     or aborts it `shard_timeout` at or past the hold's deadline);
  *   - all or nothing: a home hold `active` ⇒ every part `held`; `confirmed` ⇒ parts held/sold;
  *     never a part `sold` unless the home is confirmed; with nothing left to relay: a
  *     rejected/cancelled/expired cart holds nothing anywhere and a confirmed one sold every part;
@@ -72,6 +79,8 @@ interface FollowUp {
   cmd: CheckoutCommand;
   shard: string;
   status: string;
+  /** The checkout's current cart when it was sent. */
+  cart: Cart | undefined;
 }
 
 interface HoldSnap {
@@ -108,8 +117,15 @@ export class SagaWorld {
   readonly gates = new Map<string, Gate>();
   now = T0;
   readonly carts = new Map<string, Cart>();
-  /** checkout id → the cart that got its hold (at most one: hold_exists refuses others). */
+  /**
+   * checkout id → its current cart: the last one that got a hold (hold_exists refuses another
+   * while it lasts, unless it ended `rejected`: then a new cart of the checkout replaces it).
+   */
   readonly cartOfCheckout = new Map<string, Cart>();
+  /** Every cart that ever got a hold, current or replaced (for where its units are). */
+  readonly heldCarts: Cart[] = [];
+  /** reserve event id → the part shards whose part_result its home recorded. */
+  private readonly answered = new Map<string, Set<string>>();
   /** checkout id → shard (ingest's routing record: the first reserve's home). */
   readonly routeOfCheckout = new Map<string, string>();
   /** Every inbound payload decided once (for re-sends). */
@@ -231,6 +247,17 @@ export class SagaWorld {
     if (dupInBatch)
       expect(ok(res[1]).status, 'the same reserve twice in a batch').toBe('duplicate');
     this.inbound.push({ shard: home, payload });
+    // The checkout's hold before the call (the last snapshot): any hold but a rejected cart
+    // refuses a second one.
+    const prev = this.cartOfCheckout.get(checkoutId);
+    const prevState = prev && this.last!.holds.get(prev.home)!.get(checkoutId)!.state;
+    if (prev && prevState !== 'rejected')
+      expect(
+        `${d.status}:${d.reason ?? ''}`,
+        `reserve ${cmd.eventId} of ${checkoutId} (hold ${prevState})`,
+      ).toBe('rejected:hold_exists');
+    else
+      expect(d.reason, `reserve ${cmd.eventId} of ${checkoutId} (no hold)`).not.toBe('hold_exists');
     const cart: Cart = {
       eventId: cmd.eventId,
       checkoutId,
@@ -247,8 +274,13 @@ export class SagaWorld {
     ).toContain(d.status);
     this.carts.set(cmd.eventId, cart);
     if (d.status !== 'rejected') {
-      expect(this.cartOfCheckout.has(checkoutId), `a second hold for ${checkoutId}`).toBe(false);
+      expect(
+        [undefined, 'rejected'],
+        `a second hold for ${checkoutId}: only a rejected cart's may be replaced`,
+      ).toContain(prevState);
+      if (prev) this.note('reserve:replaces-rejected-cart');
       this.cartOfCheckout.set(checkoutId, cart);
+      this.heldCarts.push(cart);
     }
     this.note(`reserve${cross ? '(cross)' : ''}:${d.status}:${d.reason ?? ''}`);
     this.log.push(`  -> ${d.status} ${d.reason ?? ''}`);
@@ -290,7 +322,7 @@ export class SagaWorld {
     this.log.push(`@${this.now - T0} ${type} ${eventId} ${checkoutId} at ${shard}`);
     const d = ok((await this.gate(shard).decidePayloads(this.r, [payload], this.now))[0]);
     this.inbound.push({ shard, payload });
-    this.followUps.set(eventId, { cmd, shard, status: d.status });
+    this.followUps.set(eventId, { cmd, shard, status: d.status, cart });
     const got = `${d.status}:${d.reason ?? ''}`;
     this.log.push(`  -> ${got}`);
     expect(got, `${type} ${eventId} of ${checkoutId} (hold ${before?.state ?? 'none'})`).toBe(want);
@@ -354,10 +386,37 @@ export class SagaWorld {
     return all;
   }
 
+  /**
+   * What the home answers a part_result (decide_part_result in includes/saga.lua), from the
+   * home hold before the call; records the answer when the home does.
+   */
+  private predictPartResult(m: string): string {
+    const msg = JSON.parse(m) as { e: string; c: string; f: string; k: number; r?: string };
+    const cur = this.cartOfCheckout.get(msg.c);
+    const before = cur && this.last!.holds.get(cur.home)!.get(msg.c);
+    // Another cart of the checkout (a replaced one's late answer), or this one decided.
+    if (!before || before.state !== 'pending' || before.eventId !== msg.e) return 'part_ignored:';
+    const got = this.answered.get(msg.e) ?? new Set<string>();
+    this.answered.set(msg.e, got);
+    if (got.has(msg.f)) return 'part_ignored:'; // a redelivered answer
+    got.add(msg.f);
+    if (msg.k !== 1) return `rejected:${msg.r ?? 'refused'}`;
+    const parts = new Set(cur.lineShards.filter((s) => s !== cur.home));
+    if (got.size < parts.size) return 'part_ok:';
+    // The last answer: too late once the hold's deadline passed, even if the sweep has not run.
+    return this.now >= before.expiresAt ? 'rejected:shard_timeout' : 'reserved:';
+  }
+
   private async deliverOnce(msg: OutMsg): Promise<BatchDecision> {
     expect(this.keys.hasShard(msg.to), `outbox target ${msg.to}`).toBe(true);
+    const want = msg.type === 'part_result' ? this.predictPartResult(msg.m) : undefined;
     const d = ok((await this.gate(msg.to).decidePayloads(this.r, [msg.m], this.now))[0]);
     this.log.push(`  -> ${d.status} ${d.reason ?? ''}`);
+    if (want !== undefined)
+      expect(
+        `${d.status}:${d.reason ?? ''}`,
+        `${msg.m} to ${msg.to}\n--- trace:\n${this.trace()}\n---`,
+      ).toBe(want);
     this.note(`${msg.type}:${d.status}${d.reason ? `:${d.reason}` : ''}`);
     return d;
   }
@@ -448,12 +507,15 @@ export class SagaWorld {
       newOutcomes: 0,
       newLedger: 0,
     };
-    const carts = [...this.cartOfCheckout.values()];
+    // Current carts have a home hold; a replaced one (its checkout reserved again) ended
+    // `rejected` and its hash was replaced, but its parts are still accounted.
+    const current = [...this.cartOfCheckout.values()];
+    const carts = this.heldCarts;
     const usage = new Map<string, Map<string, Map<string, number>>>();
     for (const s of this.shards) {
       const sk = this.keys.shard(s);
       const skus = (await this.r.smembers(sk.skus)).sort();
-      const homeCarts = carts.filter((c) => c.home === s);
+      const homeCarts = current.filter((c) => c.home === s);
       const partCarts = carts.filter((c) => c.cross && c.home !== s && c.lineShards.includes(s));
       // One pipeline per shard: on a Redis Cluster its keys share the shard's slot.
       const p = this.r.pipeline();
@@ -542,6 +604,11 @@ export class SagaWorld {
           expect(c, `outcome of an unknown reserve ${id}`).toBeDefined();
           expect(c!.home, `outcome of ${id} on its home ${ctx}`).toBe(s);
           if (c!.first !== 'pending') expect(f.status).toBe(c!.first);
+          if (f.status === 'reserved')
+            expect(
+              Number(f.expires_at),
+              `${id} reserved with its deadline ahead of it ${ctx}`,
+            ).toBeGreaterThan(Number(f.at));
           this.note(`outcome(${c!.cross ? 'cross' : 'single'}):${f.status}:${f.reason ?? ''}`);
         } else if (f.type === 'expire') {
           const cid = f.checkout_id!;
@@ -563,7 +630,10 @@ export class SagaWorld {
     const used = new Map<string, number>();
     const add = (m: Map<string, number>, k: string, q: number) => m.set(k, (m.get(k) ?? 0) + q);
     for (const c of carts) {
-      const home = snap.holds.get(c.home)!.get(c.checkoutId)!;
+      const replaced = this.cartOfCheckout.get(c.checkoutId) !== c;
+      const home: HoldSnap = replaced
+        ? { state: 'rejected', eventId: c.eventId, expiresAt: 0 }
+        : snap.holds.get(c.home)!.get(c.checkoutId)!;
       const partState = (s: string) => snap.parts.get(s)!.get(c.eventId);
       const partShards = [...new Set(c.lineShards.filter((s) => s !== c.home))];
       const states = partShards.map(partState);
@@ -670,7 +740,7 @@ export class SagaWorld {
     const confirmed = [...this.followUps.values()].filter((f) => f.status === 'confirmed');
     const sold = new Map<string, number>();
     for (const f of confirmed) {
-      const c = this.cartOfCheckout.get(f.cmd.checkoutId)!;
+      const c = f.cart!;
       c.lines.forEach(([sku, q], i) => {
         const k = `${c.lineShards[i]}\u0000${sku}`;
         sold.set(k, (sold.get(k) ?? 0) + q);

@@ -58,7 +58,17 @@ local function decide_reserve(ctx, ev_key, hold_key, event_id, checkout_id, user
     return { 'rejected', reason, '' }
   end
 
-  if redis.call('EXISTS', hold_key) == 1 then return reject('hold_exists') end
+  -- A hold of this checkout refuses a second reserve — unless it is a cart across shards that
+  -- was rejected (state 'rejected', kept for the finished-hold TTL so late follow-ups get
+  -- unknown_hold): that never was a hold, so the checkout may reserve again at once, like after
+  -- a rejected single-shard reserve (which leaves no hold). Its hash is replaced below, when the
+  -- new hold is written; the old cart's parts are keyed by its own reserve's event_id, and its
+  -- late part_results are ignored (event_id differs, decide_part_result).
+  local replaces_rejected = false
+  if redis.call('EXISTS', hold_key) == 1 then
+    if redis.call('HGET', hold_key, 'state') ~= 'rejected' then return reject('hold_exists') end
+    replaces_rejected = true
+  end
 
   -- A cart across shards: this shard checks and holds its own lines; the others are asked.
   local parts, nparts, cart_json = nil, 0, nil
@@ -113,6 +123,9 @@ local function decide_reserve(ctx, ev_key, hold_key, event_id, checkout_id, user
   local max_until = now + tonumber(max_total_ms)
   if expires_at > max_until then expires_at = max_until end
   local n = redis.call('INCR', prefix .. 'seq')
+  -- DEL, not HSET over it: none of the rejected cart's fields (parts, waiting, cart, r:<shard>,
+  -- reason, reply_to) nor its TTL may survive into the new hold.
+  if replaces_rejected then redis.call('DEL', hold_key) end
   redis.call('HSET', hold_key, 'state', parts and 'pending' or 'active', 'user', user, 'lines', lines_json,
     'expires_at', expires_at, 'created_at', now, 'max_until', max_until, 'n', n,
     'event_id', event_id)

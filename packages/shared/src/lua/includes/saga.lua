@@ -2,13 +2,15 @@
 --
 -- The home shard (the one deciding the reserve, normally its first line's) holds its own lines
 -- and keeps the cart's hold in state 'pending'; every other shard holding lines of the cart gets
--- a `part_reserve` message and answers with a `part_result`. When every part answered ok the hold
--- turns 'active' and the one outcome (reserved) is written on the home shard; the first refusal,
--- or no answer by the cross-shard deadline, aborts the cart: the home lines are released, the
--- outcome is `rejected` (with the part's reason, or `shard_timeout`), and every other shard gets
--- a `part_release`. Confirm, cancel and expiry of an active cart act on the home lines and send
--- `part_confirm` / `part_release` to every part; parts never expire by themselves (the home's
--- deadline is the cart's).
+-- a `part_reserve` message and answers with a `part_result`. When every part answered ok before
+-- the hold's deadline the hold turns 'active' and the one outcome (reserved) is written on the
+-- home shard; the first refusal, or no answer by the cross-shard deadline (or by the hold's,
+-- whichever is earlier), aborts the cart: the home lines are released, the outcome is
+-- `rejected` (with the part's reason, or `shard_timeout`), every other shard gets a
+-- `part_release`, and the home hold stays in state 'rejected' for the finished-hold TTL (late
+-- follow-ups get unknown_hold; a new reserve of the checkout replaces it). Confirm, cancel and
+-- expiry of an active cart act on the home lines and send `part_confirm` / `part_release` to
+-- every part; parts never expire by themselves (the home's deadline is the cart's).
 --
 -- Messages leave a shard through its outbox stream (S out: `to` = target shard, `m` = payload),
 -- written in the same atomic call as the state change that causes them; the reserver's relay
@@ -112,6 +114,8 @@ local function decide_part_reserve(ctx, msg)
 end
 
 -- The home shard hears from one part (msg: e, c, f = the part's shard, k = 1 ok / 0 refused, r).
+-- The last ok answer makes the cart active — or, at or past the hold's deadline, aborts it
+-- (shard_timeout): a hold is never announced `reserved` with its deadline already gone.
 local function decide_part_result(ctx, msg)
   local hk = ctx.prefix .. 'hold:' .. msg.c
   local h = redis.call('HMGET', hk, 'state', 'event_id', 'expires_at', 'reply_to')
@@ -125,6 +129,14 @@ local function decide_part_result(ctx, msg)
     return { 'rejected', msg.r or 'refused', '' }
   end
   if redis.call('HINCRBY', hk, 'waiting', -1) > 0 then return { 'part_ok', '', '' } end
+  if ctx.now >= tonumber(h[3]) then
+    -- The last answer came after the hold's deadline (possible when the cross-shard timeout
+    -- is longer than the hold) but before the sweep: the cart did not complete in time. An
+    -- active hold already past its deadline would be announced `reserved` and then expired by
+    -- the next sweep; abort it as the sweep would have.
+    abort_cart(ctx, hk, msg.c, 'shard_timeout')
+    return { 'rejected', 'shard_timeout', '' }
+  end
   redis.call('HSET', hk, 'state', 'active')
   redis.call('ZADD', ctx.due, h[3], msg.c)
   cart_decided(ctx, h[4], msg.e, msg.c, 'reserved', nil, h[3])
