@@ -92,7 +92,13 @@ async function attempt(
   }
 }
 
-function failedRun(system: System, variant: string, buyers: number, err: unknown): RunResult {
+/** A run that could not be measured, with its error (no figures). */
+export function failedRun(
+  system: System,
+  variant: string,
+  buyers: number,
+  err: unknown,
+): RunResult {
   const l = loadNow();
   return {
     system,

@@ -12,6 +12,7 @@
 import { shardsOnDistinctPrimaries, startRedisCluster, type RedisCluster } from '@holdfast/fleet';
 import { errorMessage } from '@holdfast/shared/tools';
 import { runFleet } from './fleet.js';
+import { failedRun } from './scenario.js';
 import type { BenchOptions } from './options.js';
 import type { WatchedProcess } from './proc.js';
 import { perDecisionUs, runFailures } from './report.js';
@@ -114,7 +115,7 @@ async function shardRun(
     result.perDecisionUs = perDecisionUs(result);
   } catch (err) {
     error = errorMessage(err);
-    result = { ...emptyRun(), error, variant: `fleet-${shards.length}-shards` };
+    result = failedRun('A', `fleet-${shards.length}-shards`, 0, err);
   }
   const per = result.perDecisionUs;
   const byName = new Map(result.processes.map((p) => [p.name, p]));
@@ -142,32 +143,5 @@ async function shardRun(
     ...(error ? { error } : {}),
     scenario,
     result,
-  };
-}
-
-function emptyRun(): RunResult {
-  return {
-    system: 'A',
-    variant: '',
-    buyers: 0,
-    decisions: 0,
-    accepted: 0,
-    rejected: 0,
-    byReason: {},
-    unitsTaken: 0,
-    wallMs: 0,
-    decisionsPerSec: 0,
-    throughputDefinition: '',
-    latencyMs: { count: 0, mean: null, p50: null, p99: null, p999: null, max: null },
-    latencyDefinition: '',
-    oversells: 0,
-    oversoldUnits: 0,
-    violations: [],
-    processes: [],
-    truncated: false,
-    loadavgStart: [0, 0, 0],
-    loadavgEnd: [0, 0, 0],
-    startedAt: new Date().toISOString(),
-    notes: [],
   };
 }

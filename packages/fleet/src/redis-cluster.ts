@@ -70,6 +70,8 @@ export interface RedisCluster {
     oldPrimaryPort: number,
     timeoutMs?: number,
   ): Promise<{ primary: RedisClusterNode; elapsedMs: number }>;
+  /** One command on the node at `port`, on a short-lived connection that never retries. */
+  nodeCommand(port: number, ...args: Array<string | number>): Promise<unknown>;
   /** Ends every node, waits for them to exit and removes the temp dir. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -326,6 +328,10 @@ class ClusterProcesses implements RedisCluster {
 
   private node(port: number): RedisClusterNode {
     return this.proc(port).node;
+  }
+
+  nodeCommand(port: number, ...args: Array<string | number>): Promise<unknown> {
+    return command(port, args);
   }
 
   /** Asks the live nodes in turn until one answers. */

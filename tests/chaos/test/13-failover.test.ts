@@ -20,7 +20,6 @@
  * printed for docs/cluster.md ("The failover window").
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { Redis as IORedis } from 'ioredis';
 import { Keys, createRedis, toFields, type Redis } from '@holdfast/shared';
 import {
   isolatedEnv,
@@ -79,29 +78,9 @@ async function allStock(redis: Redis, ns: string, shards: string[]) {
   return m;
 }
 
-/** One command on a short-lived direct connection to one node (never retried). */
-async function onNode(port: number, ...args: string[]): Promise<unknown> {
-  const r = new IORedis({
-    host: '127.0.0.1',
-    port,
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-    connectTimeout: 2000,
-    commandTimeout: 2000,
-  });
-  r.on('error', () => {});
-  try {
-    await r.connect();
-    return await r.call(args[0]!, ...args.slice(1));
-  } finally {
-    r.disconnect();
-  }
-}
-
 /** The replica of the primary on `port`, from that primary's CLUSTER NODES. */
 async function replicaOf(cluster: RedisCluster, port: number): Promise<RedisClusterNode> {
-  const lines = String(await onNode(port, 'CLUSTER', 'NODES'))
+  const lines = String(await cluster.nodeCommand(port, 'CLUSTER', 'NODES'))
     .split('\n')
     .filter((l) => l.trim())
     .map((l) => l.split(' '));
@@ -280,7 +259,9 @@ for (const wait of [0, 1]) {
         frozen = replica.pid;
         process.kill(replica.pid, 'SIGSTOP');
         const cutAt = Date.now();
-        const killed = Number(await onNode(primary.port, 'CLIENT', 'KILL', 'TYPE', 'replica'));
+        const killed = Number(
+          await cluster.nodeCommand(primary.port, 'CLIENT', 'KILL', 'TYPE', 'replica'),
+        );
         expect(killed, 'the primary dropped its replica link').toBe(1);
         // Some decisions on the victim shard that only the primary has; well inside the node
         // timeout, so the frozen replica is not marked failed and can still be promoted. With
