@@ -124,6 +124,8 @@ export function names(namespace: string, shard = 'main') {
     audit: `${namespace}holdfast:audit`,
     inbound: `${s}in`,
     ledger: `${s}ledger`,
+    /** Saga messages to other shards (carts across shards), read by the reserver's relay. */
+    outbox: `${s}out`,
     skus: `${s}skus`,
     holdsDue: `${s}holds:due`,
     stock: (sku: string) => `${s}stock:${sku}`,
@@ -198,7 +200,7 @@ export async function groupBacklog(
 ): Promise<string[]> {
   const n = names(namespace, shard);
   const out: string[] = [];
-  for (const s of [n.events, n.admin, n.inbound, n.ledger]) {
+  for (const s of [n.events, n.admin, n.inbound, n.ledger, n.outbox]) {
     let groups: unknown[][] = [];
     let info: unknown[] = [];
     try {
