@@ -34,16 +34,15 @@ export class Placement {
    */
   async shardsOf(skus: Iterable<string>): Promise<Map<string, string>> {
     const out = new Map<string, string>();
-    const ask: string[] = [];
+    const ask = new Set<string>();
     for (const sku of skus) {
       const c = this.cache.get(sku);
       if (c !== undefined) out.set(sku, c);
-      else if (!ask.includes(sku)) ask.push(sku);
+      else ask.add(sku);
     }
-    if (this.keys.allShards.length === 1 && !ask.length) return out;
-    if (ask.length) {
+    if (ask.size) {
       const got = await this.redis.hmget(this.keys.streams.placement, ...ask);
-      ask.forEach((sku, i) => {
+      [...ask].forEach((sku, i) => {
         const placed = got[i];
         if (placed) {
           this.remember(sku, placed);

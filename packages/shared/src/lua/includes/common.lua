@@ -108,6 +108,42 @@ local function release_hold(prefix, user, lines)
   return deltas
 end
 
+-- Why `user` can't hold `lines` on this shard now (unknown_sku, out_of_stock, user_limit: the
+-- first failing line's reason), or nil. Reads only: checked before any write, so a refusal
+-- changes nothing (Redis does not roll a script back). A SKU listed twice is checked against
+-- its summed quantity (validation forbids repeats, but the gate must never oversell).
+local function refusal_of(prefix, user, lines)
+  local want = {}
+  for i = 1, #lines do
+    local sku, qty = lines[i][1], tonumber(lines[i][2])
+    want[sku] = (want[sku] or 0) + qty
+    local st = redis.call('HMGET', prefix .. 'stock:' .. sku, 'available', 'per_user')
+    if not st[1] then return 'unknown_sku' end
+    if tonumber(st[1]) < want[sku] then return 'out_of_stock' end
+    local limit = tonumber(st[2] or '0')
+    if limit > 0 then
+      local used = tonumber(redis.call('HGET', prefix .. 'usage:' .. user, sku) or '0')
+      if used + want[sku] > limit then return 'user_limit' end
+    end
+  end
+  return nil
+end
+
+-- Moves `lines` from available to held and counts them against the user (a hold, or a cart's
+-- part). Call only after refusal_of said nil. Returns the ledger deltas.
+local function hold_lines(prefix, user, lines)
+  local deltas = {}
+  for i = 1, #lines do
+    local sku, qty = lines[i][1], tonumber(lines[i][2])
+    local sk = prefix .. 'stock:' .. sku
+    redis.call('HINCRBY', sk, 'available', -qty)
+    redis.call('HINCRBY', sk, 'held', qty)
+    redis.call('HINCRBY', prefix .. 'usage:' .. user, sku, qty)
+    deltas[i] = { sku, 0, -qty, qty, 0 }
+  end
+  return deltas
+end
+
 -- Turns a hold's (or a cart part's) held units into sales (confirm). Returns the ledger deltas.
 local function sell_lines(prefix, lines)
   local deltas = {}

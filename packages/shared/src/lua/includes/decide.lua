@@ -90,34 +90,13 @@ local function decide_reserve(ctx, ev_key, hold_key, event_id, checkout_id, user
     end
   end
 
-  -- Check every line before touching anything: all-or-nothing without rollback. A SKU listed
-  -- twice is checked against its summed quantity (validation forbids repeats, but the gate must
-  -- never oversell).
-  local want = {}
-  for i = 1, #lines do
-    local sku, qty = lines[i][1], tonumber(lines[i][2])
-    want[sku] = (want[sku] or 0) + qty
-    local st = redis.call('HMGET', prefix .. 'stock:' .. sku, 'available', 'per_user')
-    if not st[1] then return reject('unknown_sku') end
-    if tonumber(st[1]) < want[sku] then return reject('out_of_stock') end
-    local limit = tonumber(st[2] or '0')
-    if limit > 0 then
-      local used = tonumber(redis.call('HGET', prefix .. 'usage:' .. user, sku) or '0')
-      if used + want[sku] > limit then return reject('user_limit') end
-    end
-  end
+  -- Check every line before touching anything: all-or-nothing without rollback.
+  local refusal = refusal_of(prefix, user, lines)
+  if refusal then return reject(refusal) end
 
   -- Everything that can fail is done before the first write. (An empty list encodes as {}.)
   lines_json = lines_json or (#lines > 0 and cjson.encode(lines) or '[]')
-  local deltas = {}
-  for i = 1, #lines do
-    local sku, qty = lines[i][1], tonumber(lines[i][2])
-    local sk = prefix .. 'stock:' .. sku
-    redis.call('HINCRBY', sk, 'available', -qty)
-    redis.call('HINCRBY', sk, 'held', qty)
-    redis.call('HINCRBY', prefix .. 'usage:' .. user, sku, qty)
-    deltas[i] = { sku, 0, -qty, qty, 0 }
-  end
+  local deltas = hold_lines(prefix, user, lines)
 
   local expires_at = now + hold_length_ms(ctx, hold_s)
   local max_until = now + tonumber(max_total_ms)

@@ -75,37 +75,14 @@ local function decide_part_reserve(ctx, msg)
   elseif p[1] then
     return { 'part_' .. p[1], '', '' } -- released before it arrived (the cart was aborted)
   end
-  local want, refusal = {}, nil
-  for i = 1, #msg.l do
-    local sku, qty = msg.l[i][1], tonumber(msg.l[i][2])
-    want[sku] = (want[sku] or 0) + qty
-    local st = redis.call('HMGET', ctx.prefix .. 'stock:' .. sku, 'available', 'per_user')
-    if not st[1] then refusal = 'unknown_sku'
-    elseif tonumber(st[1]) < want[sku] then refusal = 'out_of_stock'
-    else
-      local limit = tonumber(st[2] or '0')
-      if limit > 0 then
-        local used = tonumber(redis.call('HGET', ctx.prefix .. 'usage:' .. msg.u, sku) or '0')
-        if used + want[sku] > limit then refusal = 'user_limit' end
-      end
-    end
-    if refusal then break end
-  end
+  local refusal = refusal_of(ctx.prefix, msg.u, msg.l)
   if refusal then
     redis.call('HSET', pk, 'state', 'refused', 'reason', refusal, 'checkout_id', msg.c, 'home', msg.o)
     redis.call('EXPIRE', pk, ctx.finished_ttl)
     send(ctx, msg.o, { t = 'part_result', e = msg.e, c = msg.c, f = ctx.shard, k = 0, r = refusal })
     return { 'part_refused', refusal, '' }
   end
-  local deltas = {}
-  for i = 1, #msg.l do
-    local sku, qty = msg.l[i][1], tonumber(msg.l[i][2])
-    local sk = ctx.prefix .. 'stock:' .. sku
-    redis.call('HINCRBY', sk, 'available', -qty)
-    redis.call('HINCRBY', sk, 'held', qty)
-    redis.call('HINCRBY', ctx.prefix .. 'usage:' .. msg.u, sku, qty)
-    deltas[i] = { sku, 0, -qty, qty, 0 }
-  end
+  local deltas = hold_lines(ctx.prefix, msg.u, msg.l)
   redis.call('HSET', pk, 'state', 'held', 'checkout_id', msg.c, 'home', msg.o, 'user', msg.u,
     'lines', cjson.encode(msg.l), 'created_at', ctx.now)
   emit_ledger(ctx.ledger, 'part-reserve:' .. msg.e .. ':' .. ctx.shard, 'reserve', msg.e, msg.c, ctx.now, deltas)
