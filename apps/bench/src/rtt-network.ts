@@ -5,11 +5,8 @@
  * services, B's pool, C's connections and the collateral traffic all pay the same r per round
  * trip. r = 0 runs without a proxy (the direct figures of before).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
-import { REPO_ROOT } from '@holdfast/shared';
 import type { HoldStats } from './rtt-proxy.js';
+import { startScript } from './script-process.js';
 
 export interface RttNetwork {
   delayMs: number;
@@ -44,48 +41,30 @@ export async function startRttNetwork(
 ): Promise<RttNetwork> {
   if (delayMs <= 0)
     return { delayMs, redisUrl, mysqlUrl, pid: undefined, stop: async () => undefined };
-  const entry = fileURLToPath(new URL('./rtt-proxy-process.ts', import.meta.url));
   const spec = { delayMs, targets: [hostPort(redisUrl), hostPort(mysqlUrl)] };
-  // tsx from the repository root (a root devDependency), as the CLI runs the benchmark.
-  const child = spawn(process.execPath, ['--import', 'tsx', entry, JSON.stringify(spec)], {
-    cwd: REPO_ROOT,
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
-  const first = await Promise.race([
-    lines.next(),
-    new Promise<never>((_, reject) => {
-      child.once('exit', (code) =>
-        reject(new Error(`rtt proxy exited (${code}) before listening`)),
-      );
-      setTimeout(() => reject(new Error('rtt proxy did not listen within 30 s')), 30_000).unref();
-    }),
-  ]).catch((err: unknown) => {
-    child.kill('SIGKILL');
+  const proc = startScript(new URL('./rtt-proxy-process.ts', import.meta.url), spec);
+  const first = await proc.nextLine(30_000).catch(async (err: unknown) => {
+    await proc.end(0);
     throw err;
   });
-  const { ports } = JSON.parse(String(first.value)) as { ports: [number, number] };
+  if (first === undefined) throw new Error('rtt proxy exited before listening');
+  const { ports } = JSON.parse(first) as { ports: [number, number] };
+  let stopped = false;
   return {
     delayMs,
     redisUrl: viaPort(redisUrl, ports[0]),
     mysqlUrl: viaPort(mysqlUrl, ports[1]),
-    pid: child.pid,
-    stop: () => stopProxy(child, lines),
+    pid: proc.child.pid,
+    stop: async () => {
+      if (stopped) return undefined;
+      stopped = true;
+      // Closing stdin makes it print its hold statistics and exit.
+      const ended = proc.end();
+      const line = await proc.nextLine(10_000).catch(() => undefined);
+      await ended;
+      if (!line) return undefined;
+      const { stats } = JSON.parse(line) as { stats: [HoldStats, HoldStats] };
+      return { redis: stats[0], mysql: stats[1] };
+    },
   };
-}
-
-async function stopProxy(
-  child: ChildProcess,
-  lines: AsyncIterator<string>,
-): Promise<{ redis: HoldStats; mysql: HoldStats } | undefined> {
-  if (child.exitCode !== null) return undefined;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const kill = setTimeout(() => child.kill('SIGKILL'), 5_000);
-  const line = await Promise.race([lines.next(), exited.then(() => undefined)]);
-  await exited;
-  clearTimeout(kill);
-  if (!line || line.done) return undefined;
-  const { stats } = JSON.parse(String(line.value)) as { stats: [HoldStats, HoldStats] };
-  return { redis: stats[0], mysql: stats[1] };
 }
