@@ -18,6 +18,7 @@ import {
 } from '@holdfast/shared';
 import type { RunningService } from '@holdfast/fleet';
 import { dropDatabase } from '@holdfast/shared/mysql';
+import { spawnCollateral, type Collateral, type CollateralSpec } from './collateral.js';
 import { checkFleet, type FleetChecks } from './fleet-checks.js';
 import { latencyTimeline, readOutcomes, sendSpan, type OutcomeTally } from './fleet-outcomes.js';
 import {
@@ -63,6 +64,8 @@ export interface FleetRunOptions {
   profileDir?: string;
   /** Run on these shards of a Redis Cluster instead of on one shard of --redis-url. */
   cluster?: FleetCluster;
+  /** The rest of the shop's MySQL traffic during the load (./collateral.ts). */
+  collateral?: Omit<CollateralSpec, 'table'>;
 }
 
 /** Where a run on a Redis Cluster goes (the shard comparison, ./shard-comparison.ts). */
@@ -91,6 +94,8 @@ interface FleetRun {
   poller: Redis;
   producers: Redis[];
   services: RunningService[];
+  /** The shop's other traffic, while it runs (stopped in cleanUp if the run fails). */
+  collateral: Collateral | undefined;
   notes: string[];
 }
 
@@ -109,14 +114,24 @@ export async function runFleet(
     const fields = producerFields(sc);
     await connectProducers(run.redis, o.producers, run.producers);
     const warmUp = await warmUpFleet(run);
+    if (fo.collateral)
+      run.collateral = await spawnCollateral(run.mysqlUrl, {
+        ...fo.collateral,
+        table: 'inventory_stock',
+      });
     const window = await openWindow(run);
+    run.collateral?.start();
     const load = await runLoad(run, fields, log);
+    // While the promo's load runs, not while the ledger catches up.
+    const collateral = await run.collateral?.stop();
+    run.collateral = undefined;
     const drainedAt = await drainLedger(run);
     const measured = await closeWindow(run, window);
     const tally = await readOutcomes(run.admin, run.keys, sc.carts, load.xaddMs);
     const checks = await checkFleet(run, tally, drainedAt !== null);
     const profiles = await stopFleet(run, measured.windowUs);
     const result = fleetResult(run, { warmUp, load, drainedAt, measured, tally, checks, profiles });
+    if (collateral) result.collateral = collateral;
     return { ...result, loadavgStart, loadavgEnd: loadNow(), startedAt, notes: run.notes };
   } finally {
     await cleanUp(run);
@@ -143,6 +158,7 @@ async function prepareRun(sc: Scenario, o: BenchOptions, fo: FleetRunOptions): P
     poller: createRedis(redis, { name: 'bench-a-poll' }),
     producers: [],
     services: [],
+    collateral: undefined,
     notes: [],
   };
 }
@@ -303,6 +319,7 @@ async function stopFleet(
 
 /** Whatever is still open or running; the namespace and database unless --keep. */
 async function cleanUp(run: FleetRun): Promise<void> {
+  await run.collateral?.stop().catch(() => {});
   for (const p of run.producers) p.disconnect();
   await stopServices(run.services);
   if (!run.o.keep) {

@@ -17,6 +17,7 @@ import { setBenchRedisPid } from './proc.js';
 import { runFailures, targets } from './report.js';
 import { runScenario } from './scenario.js';
 import { SCENARIOS } from './scenarios.js';
+import { benchSummary } from './summary.js';
 import { runShardComparison } from './shard-comparison.js';
 import type { BenchReport, ScenarioReport, ShardComparison } from './types.js';
 
@@ -154,6 +155,7 @@ function buildReport(
 ): BenchReport {
   const failures = scenarios.flatMap((sc) => sc.runs.flatMap((r) => runFailures(sc.id, r)));
   failures.push(...(shards?.failures ?? []));
+  const summary = benchSummary(o.rttMs, scenarios);
   return {
     version: 1,
     status: failures.length ? 'FAILED' : 'PASSED',
@@ -166,7 +168,8 @@ function buildReport(
     machine,
     load: { ...s.load.summary(), samples: s.load.samples },
     scenarios,
-    targets: targets(scenarios),
+    targets: targets(scenarios, summary),
+    summary,
     shards,
   };
 }

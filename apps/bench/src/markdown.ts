@@ -1,5 +1,11 @@
 /** report.md: the report as markdown — summary, CPU per decision, per-scenario tables, targets. */
-import type { BenchReport, RunResult, ScenarioReport, ShardComparison } from './types.js';
+import type {
+  BenchReport,
+  BenchSummary,
+  RunResult,
+  ScenarioReport,
+  ShardComparison,
+} from './types.js';
 
 const fmt = (v: number | null | undefined, digits = 1) =>
   v === null || v === undefined
@@ -18,6 +24,7 @@ export function renderMarkdown(r: BenchReport): string {
       ? [
           ...summaryTable(r.scenarios),
           ...cpuTable(r.scenarios),
+          ...rttTable(r.summary),
           ...r.scenarios.flatMap(scenarioSection),
           ...targetsTable(r),
         ]
@@ -126,6 +133,31 @@ function cpuTable(scenarios: ScenarioReport[]): string[] {
   return lines;
 }
 
+/** Per scenario and --rtt-ms: what production would see (report.json `summary`). */
+function rttTable(summary: BenchSummary | undefined): string[] {
+  if (!summary) return [];
+  const lines = [
+    'By network round trip r (--rtt-ms; every Redis and MySQL connection of every system through a proxy that holds each request r ms; ' +
+      'A p99 = its paced run, B = the faster variant; collateral = the shop’s other MySQL traffic — hot-row reads and unrelated order inserts — during A’s max-rate run and during B):',
+    '',
+    '| scenario | r ms | proxy hold p50 / p99 ms | A decisions/s | B decisions/s | C decisions/s | A/B | A/C | A p99 ms | B p99 ms | collateral p50 / p99 ms during A | during B |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const [id, sc] of Object.entries(summary.scenarios)) {
+    for (const [r, x] of Object.entries(sc.rtt)) {
+      const times = (v: number | null) => (v === null ? '–' : `${fmt(v, 2)} ×`);
+      lines.push(
+        `| ${id} | ${r} | ${x.proxyHoldMs ? `${fmt(x.proxyHoldMs.p50, 2)} / ${fmt(x.proxyHoldMs.p99, 2)}` : 'direct'} | ` +
+          `${int(x.decisionsPerSec.A)} | ${int(x.decisionsPerSec.B)} | ${int(x.decisionsPerSec.C)} | ` +
+          `${times(x.ratioAB)} | ${times(x.ratioAC)} | ${fmt(x.p99Ms.A)} | ${fmt(x.p99Ms.B)} | ` +
+          `${fmt(x.collateralP50Ms.A)} / ${fmt(x.collateralP99Ms.A)} | ${fmt(x.collateralP50Ms.B)} / ${fmt(x.collateralP99Ms.B)} |`,
+      );
+    }
+  }
+  lines.push('');
+  return lines;
+}
+
 function scenarioSection(s: ScenarioReport): string[] {
   const ok = s.runs.filter((x) => !x.error);
   return [
@@ -142,21 +174,22 @@ function scenarioSection(s: ScenarioReport): string[] {
 
 function runsTable(runs: RunResult[]): string[] {
   const lines = [
-    '| system | variant | decisions/s | p50 ms | p99 ms | p999 ms | accepted | rejected | oversells | variance | ledger drain ms | load 1m start→end | other processes’ CPU % |',
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|',
+    '| system | variant | r ms | decisions/s | p50 ms | p99 ms | p999 ms | accepted | rejected | oversells | variance | ledger drain ms | collateral p50 / p99 ms | load 1m start→end | other processes’ CPU % |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|',
   ];
   for (const x of runs) {
     if (x.error) {
       lines.push(
-        `| ${x.system} | ${x.variant} | FAILED: ${x.error.replace(/\|/g, '/').slice(0, 200)} ||||||||||||`,
+        `| ${x.system} | ${x.variant} | ${x.rttMs ?? 0} | FAILED: ${x.error.replace(/\|/g, '/').slice(0, 200)} ||||||||||||`,
       );
       continue;
     }
     lines.push(
-      `| ${x.system} | ${x.variant}${x.truncated ? ' (truncated)' : ''} | ${int(x.decisionsPerSec)} | ${fmt(x.latencyMs.p50)} | ` +
+      `| ${x.system} | ${x.variant}${x.truncated ? ' (truncated)' : ''} | ${x.rttMs ?? 0} | ${int(x.decisionsPerSec)} | ${fmt(x.latencyMs.p50)} | ` +
         `${fmt(x.latencyMs.p99)} | ${fmt(x.latencyMs.p999)} | ${int(x.accepted)} | ${int(x.rejected)} | ` +
         `${x.oversells}${x.violations.length ? ` (${x.violations.length} violations)` : ''} | ` +
         `${x.system === 'A' ? fmt(x.variance) : '–'} | ${x.system === 'A' ? int(x.drainMs) : '–'} | ` +
+        `${x.collateral ? `${fmt(x.collateral.all.p50)} / ${fmt(x.collateral.all.p99)}` : '–'} | ` +
         `${x.loadavgStart[0].toFixed(2)} → ${x.loadavgEnd[0].toFixed(2)} | ${fmt(x.machineCpu?.othersPercent)} |`,
     );
   }

@@ -11,6 +11,13 @@
  *
  * Lines are locked in SKU order so carts do not deadlock each other; a deadlock or lock-wait
  * timeout is still retried (counted). Each variant gets its own fresh database.
+ *
+ * Written the way shops write it: every statement is its own round trip to MySQL (no stored
+ * procedure, no multi-statement batch), so with --rtt-ms a buyer of one line pays r for each of
+ * START TRANSACTION, SELECT … FOR UPDATE, UPDATE, INSERT and COMMIT (5 r; 3 r when rejected:
+ * START, SELECT, ROLLBACK) — and the hot row stays locked from the SELECT to the COMMIT, 3 r
+ * at least. The conditional variant: START, UPDATE, INSERT, COMMIT (4 r; rejected 3 r), the row
+ * locked from the UPDATE to the COMMIT (2 r).
  */
 import {
   createMysqlPool,
@@ -20,6 +27,7 @@ import {
   type ResultSetHeader,
   type RowDataPacket,
 } from '@holdfast/shared/mysql';
+import { spawnCollateral, type CollateralResult, type CollateralSpec } from './collateral.js';
 import { freshDatabase, randomId } from './infra.js';
 import { loadNow } from './machine.js';
 import { ProcessMonitor, benchProcess, serverProcesses } from './proc.js';
@@ -151,6 +159,8 @@ export async function runNaive(
   variant: NaiveVariant,
   o: BenchOptions,
   log: (m: string) => void,
+  /** The rest of the shop's MySQL traffic during the buyers (./collateral.ts). */
+  collateralSpec?: Omit<CollateralSpec, 'table'>,
 ): Promise<RunResult> {
   const startedAt = new Date().toISOString();
   const loadavgStart = loadNow();
@@ -174,9 +184,18 @@ export async function runNaive(
     const warmAccepted = await warmUpBuyers(pool, tx, w, o.bConnections);
 
     const tally = new BuyerTally(sc, warmAccepted);
+    const background = collateralSpec
+      ? await spawnCollateral(url, { ...collateralSpec, table: 'stock' })
+      : undefined;
     const monitor = new ProcessMonitor([...serverProcesses(), benchProcess()]);
     monitor.start();
-    await buyAll(pool, tx, o, tally);
+    background?.start();
+    let collateral: CollateralResult | undefined;
+    try {
+      await buyAll(pool, tx, o, tally);
+    } finally {
+      collateral = await background?.stop();
+    }
     const processes = monitor.stop();
     const name = VARIANT_NAME[variant];
     log(`B ${name} ${sc.name}: ${tally.decided} decisions in ${Math.round(tally.wallMs)} ms`);
@@ -184,6 +203,7 @@ export async function runNaive(
     const books = await checkBooks(pool, tally);
     return {
       ...naiveFigures(name, tally, books),
+      ...(collateral ? { collateral } : {}),
       processes,
       machineCpu: monitor.machine,
       truncated: tally.truncated,

@@ -36,6 +36,11 @@ export interface BenchOptions {
   shards: ShardsMode;
   /** Scale of the comparison's workload (scenario 2), at most --scale. */
   shardsScale: number;
+  /** Network round trips to add to every connection, ms, each a pass over the scenario's systems (default [0]). */
+  rttMs: number[];
+  /** The shop's other MySQL traffic during A and B: hot-row reads/s and order inserts/s (0 = none). */
+  collateralReads: number;
+  collateralInserts: number;
   /** Always false in a run (commander answers --help); kept so report.json's `options` keep their fields. */
   help: boolean;
 }
@@ -63,6 +68,9 @@ interface ParsedFlags {
   keep?: true;
   shards: ShardsMode;
   shardsScale: number;
+  rttMs: number[];
+  collateralReads: number;
+  collateralInserts: number;
 }
 
 const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
@@ -166,6 +174,29 @@ const runOptions = () => [
     .argParser(numberIn(0.0001, 100)),
 ];
 
+/** What every system's connections go through: the network and the rest of the shop. */
+const productionOptions = () => [
+  new Option(
+    '--rtt-ms <list>',
+    'network round trip added to every Redis and MySQL connection (a delaying proxy), ms, ' +
+      'e.g. 0,0.5,1: each scenario runs its systems once per value',
+  )
+    .default([0], '0')
+    .argParser((v) => listOf(numberIn(0, 1000))(v).sort((a, b) => a - b)),
+  new Option(
+    '--collateral-reads <n>',
+    "A/B: the shop's product-page reads of the hot SKU's row per second during the run (0 = none)",
+  )
+    .default(200)
+    .argParser(numberIn(0, 10_000, true)),
+  new Option(
+    '--collateral-inserts <n>',
+    'A/B: inserts of unrelated orders per second during the run (0 = none)',
+  )
+    .default(50)
+    .argParser(numberIn(0, 10_000, true)),
+];
+
 const fleetOptions = () => [
   intOption('--producers <n>', 'A: producer connections', 4, 64),
   intOption('--chunk <n>', 'A: XADDs per producer pipeline', 500, 10_000),
@@ -225,6 +256,7 @@ export function benchOptionsCommand(name: string): BenchCommand {
     .addHelpText('after', HELP_AFTER);
   const options = [
     ...runOptions(),
+    ...productionOptions(),
     ...fleetOptions(),
     ...naiveOptions(),
     ...gateOptions(),
@@ -262,6 +294,9 @@ export function benchOptionsOf(
     keep: f.keep === true,
     shards: f.shards,
     shardsScale: f.shardsScale,
+    rttMs: f.rttMs,
+    collateralReads: f.collateralReads,
+    collateralInserts: f.collateralInserts,
     help: false,
   };
   const usage = (message: string) =>

@@ -200,11 +200,34 @@ export function setBenchRedisPid(pid: number | undefined): void {
   benchRedisPid = pid;
 }
 
+let network: WatchedProcess | undefined;
+
 /**
- * redis-server and the MySQL/MariaDB server processes on this host (shared with other users).
- * Another redis-server (someone's test instance) is listed under its pid.
+ * The --rtt-ms proxy process while one runs (./rtt-network.ts): watched so its CPU is visible,
+ * but named "not the benchmark's" so no system's CPU per decision counts it — it stands in for
+ * the network, which costs the hosts of production no CPU of theirs.
+ */
+export function setNetworkProcess(pid: number | undefined, delayMs = 0): void {
+  network =
+    pid === undefined
+      ? undefined
+      : {
+          name: `rtt proxies ${delayMs} ms (the network, not the benchmark's)`,
+          pid,
+          kind: 'server',
+        };
+}
+
+/**
+ * redis-server and the MySQL/MariaDB server processes on this host (shared with other users),
+ * and the --rtt-ms proxies while they run. Another redis-server (someone's test instance) is
+ * listed under its pid.
  */
 export function serverProcesses(): WatchedProcess[] {
+  return [...databaseServers(), ...(network ? [network] : [])];
+}
+
+function databaseServers(): WatchedProcess[] {
   const found = findPids(['redis-server', 'mariadbd', 'mysqld']);
   const count = new Map<string, number>();
   for (const f of found) count.set(f.comm, (count.get(f.comm) ?? 0) + 1);

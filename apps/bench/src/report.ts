@@ -1,5 +1,15 @@
 /** Derived from the runs: ratios, CPU per decision, design targets, the FAILED verdict. */
-import type { RunResult, ScenarioReport, TargetResult } from './types.js';
+import type { BenchSummary, RunResult, ScenarioReport, TargetResult } from './types.js';
+
+/** The runs of one --rtt-ms value (runs without one were direct: 0). */
+export function runsAt(runs: RunResult[], rttMs: number): RunResult[] {
+  return runs.filter((r) => (r.rttMs ?? 0) === rttMs);
+}
+
+/** The first --rtt-ms value a scenario ran at (its `ratios` and the older targets use it). */
+export function firstRtt(s: ScenarioReport): number {
+  return s.network?.[0]?.rttMs ?? 0;
+}
 
 const ratio = (a: number | undefined, b: number | undefined) =>
   a !== undefined && b !== undefined && b > 0 ? Math.round((a / b) * 100) / 100 : null;
@@ -67,11 +77,12 @@ export function runFailures(sc: number, r: RunResult): string[] {
   return out;
 }
 
-export function targets(scenarios: ScenarioReport[]): TargetResult[] {
+export function targets(scenarios: ScenarioReport[], summary?: BenchSummary): TargetResult[] {
   const out: TargetResult[] = [];
   for (const s of scenarios) {
-    const a = s.runs.find((r) => r.system === 'A' && r.variant === 'fleet' && !r.error);
-    const paced = s.runs.filter((r) => r.system === 'A' && r.variant !== 'fleet' && !r.error);
+    const runs = runsAt(s.runs, firstRtt(s));
+    const a = runs.find((r) => r.system === 'A' && r.variant === 'fleet' && !r.error);
+    const paced = runs.filter((r) => r.system === 'A' && r.variant !== 'fleet' && !r.error);
     if (s.id === 1 || s.id === 2) {
       const need = s.id === 1 ? 10 : 5;
       out.push({
@@ -108,7 +119,7 @@ export function targets(scenarios: ScenarioReport[]): TargetResult[] {
         met: a.drainMs === null || a.drainMs === undefined ? false : a.drainMs <= 2000,
       });
     }
-    const svc = s.runs
+    const svc = runs
       .filter((r) => r.system === 'A' && !r.error)
       .flatMap((r) => r.processes.filter((p) => p.kind === 'service'));
     if (svc.length) {
@@ -121,6 +132,33 @@ export function targets(scenarios: ScenarioReport[]): TargetResult[] {
         met: worst.peakRssMb === null ? null : worst.peakRssMb <= 150,
       });
     }
+    out.push(...productionTargets(s.id, summary));
   }
+  return out;
+}
+
+/** Issue 12's goals, at r = 1 ms when that round trip was measured. */
+function productionTargets(id: number, summary: BenchSummary | undefined): TargetResult[] {
+  const at1 = summary?.scenarios[String(id)]?.rtt['1'];
+  if (!at1) return [];
+  const out: TargetResult[] = [];
+  if (id === 1 || id === 2) {
+    const need = id === 1 ? 20 : 2;
+    out.push({
+      target: `A ≥ ${need} × B at r = 1 ms`,
+      scenario: id,
+      value: at1.ratioAB,
+      threshold: `≥ ${need}`,
+      met: at1.ratioAB === null ? null : at1.ratioAB >= need,
+    });
+  }
+  const p99 = at1.p99Ms.A;
+  out.push({
+    target: `A's p99 at r = 1 ms (${at1.aRun ?? 'no paced run'})`,
+    scenario: id,
+    value: p99,
+    threshold: '< 50 ms',
+    met: p99 === null || !at1.aRun ? null : p99 < 50,
+  });
   return out;
 }

@@ -1,5 +1,7 @@
 /** The JSON report's shape (see docs/benchmarks.md). */
+import type { CollateralResult } from './collateral.js';
 import type { CommandStatDiff } from './redis-stats.js';
+import type { HoldStats } from './rtt-proxy.js';
 import type { MachineCpu, ProcessStats } from './proc.js';
 import type { LatencySummary } from './stats.js';
 
@@ -9,6 +11,10 @@ export interface RunResult {
   system: System;
   /** A: 'fleet' (max rate) or 'fleet@80%'; B: 'conditional-update' | 'select-for-update'; C: 'lua-pipeline'. */
   variant: string;
+  /** The network round trip added to every connection of the run (--rtt-ms), ms; 0 = direct. */
+  rttMs?: number;
+  /** A and B: the rest of the shop's MySQL traffic during the run (./collateral.ts). */
+  collateral?: CollateralResult;
   buyers: number;
   /** Buyers decided (accepted + rejected); equals `buyers` unless the run hit its time limit. */
   decisions: number;
@@ -91,7 +97,10 @@ export interface ScenarioReport {
   name: string;
   description: string;
   params: Record<string, number | string>;
+  /** Every run at every --rtt-ms value (each run says its `rttMs`); `ratios` are of the first r. */
   runs: RunResult[];
+  /** Per --rtt-ms value: the proxies' measured hold (none at 0: no proxy). */
+  network?: Array<{ rttMs: number; hold: { redis: HoldStats; mysql: HoldStats } | null }>;
   ratios: {
     /** A's decisions/s ÷ the faster B variant's. */
     aOverB: number | null;
@@ -164,6 +173,40 @@ export interface ShardComparison {
   failures: string[];
 }
 
+/** One scenario at one --rtt-ms value (report.json `summary.scenarios[id].rtt[r]`). */
+export interface RttSummary {
+  /** A's max decisions/s ÷ the faster B variant's; ÷ C's. */
+  ratioAB: number | null;
+  ratioAC: number | null;
+  /**
+   * p99 decision latency, ms: A in its first paced run (`aRun`, e.g. fleet@80%; the max-rate
+   * run's p99 is backlog queueing), B of the faster variant (`bRun`).
+   */
+  p99Ms: { A: number | null; B: number | null };
+  /** p99 of the shop's other MySQL traffic during A's max-rate run and during `bRun`. */
+  collateralP99Ms: { A: number | null; B: number | null };
+  collateralP50Ms: { A: number | null; B: number | null };
+  decisionsPerSec: { A: number | null; B: number | null; C: number | null };
+  cpuPerDecisionUs: { A: number | null; B: number | null; C: number | null };
+  aRun: string | null;
+  bRun: string | null;
+  /** What the proxies really held each request chunk, ms (null at r = 0). */
+  proxyHoldMs: { p50: number | null; p99: number | null } | null;
+}
+
+export interface ScenarioSummary {
+  /** CPU µs per decision of all of a system's processes at the first --rtt-ms value (B: the cheapest variant). */
+  cpuPerDecisionUs: { A: number | null; B: number | null; C: number | null };
+  /** Keyed by the r in ms as written (e.g. "0", "0.5", "1"). */
+  rtt: Record<string, RttSummary>;
+}
+
+export interface BenchSummary {
+  rttMs: number[];
+  /** Keyed by scenario id ("1", "2", "3"), the scenarios that ran. */
+  scenarios: Record<string, ScenarioSummary>;
+}
+
 export interface BenchReport {
   version: 1;
   status: 'PASSED' | 'FAILED';
@@ -177,6 +220,8 @@ export interface BenchReport {
   load: Record<string, unknown>;
   scenarios: ScenarioReport[];
   targets: TargetResult[];
+  /** Per scenario: CPU per decision, and per --rtt-ms the ratios, p99s and collateral (./summary.ts). */
+  summary: BenchSummary;
   /** The shard comparison (--shards compare|only), null with --shards off. */
   shards: ShardComparison | null;
 }

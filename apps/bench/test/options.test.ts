@@ -48,6 +48,9 @@ describe('bench options', () => {
       keep: false,
       shards: 'compare',
       shardsScale: 0.2,
+      rttMs: [0],
+      collateralReads: 200,
+      collateralInserts: 50,
       help: false,
     } satisfies BenchOptions);
   });
@@ -93,6 +96,11 @@ describe('bench options', () => {
       'only',
       '--shards-scale',
       '0.01',
+      '--rtt-ms',
+      '1, 0,0.5,1',
+      '--collateral-reads=0',
+      '--collateral-inserts',
+      '10',
     ]);
     expect(o).toEqual({
       scale: 0.05,
@@ -116,6 +124,9 @@ describe('bench options', () => {
       keep: true,
       shards: 'only',
       shardsScale: 0.01,
+      rttMs: [0, 0.5, 1],
+      collateralReads: 0,
+      collateralInserts: 10,
       help: false,
     } satisfies BenchOptions);
   });
@@ -149,6 +160,9 @@ describe('bench options', () => {
     [['--b-variants', 'optimistic']],
     [['--c-depth', '65']],
     [['--fleet-env', 'NOVALUE']],
+    [['--rtt-ms', '-1']],
+    [['--rtt-ms', 'fast']],
+    [['--collateral-reads', '1.5']],
     [['--redis-url', 'http://x']],
     [['--mysql-url', 'postgres://x']],
     [['--bogus']],
