@@ -266,7 +266,8 @@ describe('concurrent appliers', () => {
    */
   async function busyWith(prefix: string, notThread: number | null): Promise<number[]> {
     const [rows] = await db.pool.query<RowDataPacket[]>(
-      "SELECT ID AS id FROM information_schema.PROCESSLIST WHERE DB = DATABASE() AND COMMAND = 'Query' AND INFO LIKE ? AND ID <> ?",
+      // 'Execute': the hot statements are prepared (ledger-store.ts).
+      "SELECT ID AS id FROM information_schema.PROCESSLIST WHERE DB = DATABASE() AND COMMAND IN ('Query', 'Execute') AND INFO LIKE ? AND ID <> ?",
       [`${prefix}%`, notThread ?? 0],
     );
     return rows.map((r) => Number(r.id));

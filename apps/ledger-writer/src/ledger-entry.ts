@@ -61,7 +61,8 @@ const charLength = (s: string) => {
 function checkId(what: string, v: string, max: number, allowEmpty: boolean): string | null {
   if (typeof v !== 'string') return `${what} must be a string`;
   if (!allowEmpty && v.length === 0) return `${what} is empty`;
-  if (charLength(v) > max) return `${what} longer than ${max} characters`;
+  // length counts UTF-16 units, never fewer than characters: count only when it could matter.
+  if (v.length > max && charLength(v) > max) return `${what} longer than ${max} characters`;
   if (LONE_SURROGATE.test(v)) return `${what} is not valid Unicode`;
   // utf8mb4_bin is a PAD SPACE collation: 'x' and 'x ' would be the same key in MySQL.
   if (/ $/.test(v))
@@ -69,22 +70,58 @@ function checkId(what: string, v: string, max: number, allowEmpty: boolean): str
   return null;
 }
 
+const STREAM_ID = /^(\d{1,20})-(\d{1,20})$/;
+/** Both parts at most 19 digits: below 10^19 < 2^64, no BigInt needed to know it fits. */
+const SHORT_STREAM_ID = /^\d{1,19}-\d{1,19}$/;
+
 /** "ms-seq" as two unsigned 64-bit numbers (the ledger's stream_ms / stream_seq), or null. */
 export function parseStreamId(id: string): [bigint, bigint] | null {
-  const m = /^(\d{1,20})-(\d{1,20})$/.exec(id);
+  const m = STREAM_ID.exec(id);
   if (!m) return null;
   const ms = BigInt(m[1]!);
   const seq = BigInt(m[2]!);
   return ms > MAX_U64 || seq > MAX_U64 ? null : [ms, seq];
 }
 
+/** parseStreamId(id) !== null, without allocating in the usual case (every entry, every batch). */
+function isStreamId(id: string): boolean {
+  return SHORT_STREAM_ID.test(id) || parseStreamId(id) !== null;
+}
+
+/** A line's shape and deltas, or why not (the error text names the SKU as before). */
+function lineError(line: unknown): string | null {
+  if (!Array.isArray(line) || line.length !== 5) {
+    return 'a line is not [sku, d_total, d_available, d_held, d_sold]';
+  }
+  const sku = line[0] as string;
+  const skuErr = checkId('sku', sku, MAX_SKU, false);
+  if (skuErr) return skuErr;
+  for (let i = 1; i < 5; i++) {
+    if (!Number.isSafeInteger(line[i])) return `non-integer delta for sku ${sku}`;
+  }
+  return null;
+}
+
+/** True when `lines` is already normal: SKUs distinct and no -0 (nothing to merge or rewrite). */
+function isNormal(lines: LedgerLine[]): boolean {
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i]!;
+    for (let k = 1; k < 5; k++) if (Object.is(l[k], -0)) return false;
+    // Carts have a handful of lines: a nested loop beats building a Set per entry.
+    for (let j = 0; j < i; j++) if (lines[j]![0] === l[0]) return false;
+  }
+  return true;
+}
+
 /**
  * Validates an entry (whatever its origin) and returns it with duplicate SKU lines merged
- * (summed: Redis applied both), or an error.
+ * (summed: Redis applied both), or an error. Runs on every entry of every batch (twice: when it
+ * is parsed and again in prepareBatch), so the usual case — lines already distinct — allocates
+ * only the returned object and keeps the lines as they are.
  */
 export function normalizeLedgerEntry(e: LedgerEntry): LedgerEntry | { error: string } {
   if (!e || typeof e !== 'object') return { error: 'entry is not an object' };
-  if (typeof e.streamId !== 'string' || !parseStreamId(e.streamId)) {
+  if (typeof e.streamId !== 'string' || !isStreamId(e.streamId)) {
     return { error: `bad stream id ${JSON.stringify(e.streamId)}` };
   }
   const idErr =
@@ -95,30 +132,34 @@ export function normalizeLedgerEntry(e: LedgerEntry): LedgerEntry | { error: str
   if (!KIND_SET.has(e.kind)) return { error: `unknown kind ${JSON.stringify(e.kind)}` };
   if (!Number.isSafeInteger(e.atMs) || e.atMs < 0) return { error: `bad at ${String(e.atMs)}` };
   if (!Array.isArray(e.lines)) return { error: 'lines is not an array' };
-  const merged = new Map<string, LedgerLine>();
-  for (const line of e.lines) {
-    if (!Array.isArray(line) || line.length !== 5) {
-      return { error: 'a line is not [sku, d_total, d_available, d_held, d_sold]' };
+  let lines: LedgerLine[];
+  let valid = true;
+  for (const line of e.lines) if (lineError(line) !== null) valid = false;
+  if (valid && isNormal(e.lines)) {
+    lines = e.lines;
+  } else {
+    // The general path, as it always was: errors in line order, repeated SKUs summed.
+    const merged = new Map<string, LedgerLine>();
+    for (const line of e.lines) {
+      const err = lineError(line);
+      if (err) return { error: err };
+      const [sku, ...d] = line;
+      const prev = merged.get(sku);
+      const next: LedgerLine = prev
+        ? [sku, prev[1] + d[0]!, prev[2] + d[1]!, prev[3] + d[2]!, prev[4] + d[3]!]
+        : [sku, d[0]!, d[1]!, d[2]!, d[3]!];
+      if (!next.slice(1).every((x) => Number.isSafeInteger(x)))
+        return { error: `delta overflow for sku ${sku}` };
+      merged.set(sku, next.map((x) => (x === 0 ? 0 : x)) as LedgerLine); // no -0
     }
-    const [sku, ...d] = line;
-    const skuErr = checkId('sku', sku, MAX_SKU, false);
-    if (skuErr) return { error: skuErr };
-    if (!d.every((x) => Number.isSafeInteger(x)))
-      return { error: `non-integer delta for sku ${sku}` };
-    const prev = merged.get(sku);
-    const next: LedgerLine = prev
-      ? [sku, prev[1] + d[0]!, prev[2] + d[1]!, prev[3] + d[2]!, prev[4] + d[3]!]
-      : [sku, d[0]!, d[1]!, d[2]!, d[3]!];
-    if (!next.slice(1).every((x) => Number.isSafeInteger(x)))
-      return { error: `delta overflow for sku ${sku}` };
-    merged.set(sku, next.map((x) => (x === 0 ? 0 : x)) as LedgerLine); // no -0
+    lines = [...merged.values()];
   }
   let perUser: number | undefined;
   if (e.kind === 'set_limit') {
     if (!Number.isSafeInteger(e.perUser) || e.perUser! < 0 || e.perUser! > MAX_PER_USER) {
       return { error: `set_limit needs per_user 0..${MAX_PER_USER}` };
     }
-    if (merged.size === 0) return { error: 'set_limit names no sku' };
+    if (lines.length === 0) return { error: 'set_limit names no sku' };
     perUser = e.perUser;
   }
   const out: LedgerEntry = {
@@ -128,7 +169,7 @@ export function normalizeLedgerEntry(e: LedgerEntry): LedgerEntry | { error: str
     eventId: e.eventId,
     checkoutId: e.checkoutId,
     atMs: e.atMs,
-    lines: [...merged.values()],
+    lines,
   };
   if (perUser !== undefined) out.perUser = perUser;
   return out;
@@ -141,19 +182,35 @@ export function normalizeLedgerEntry(e: LedgerEntry): LedgerEntry | { error: str
  */
 export function parseLedgerEntry(id: string, fields: string[]): LedgerEntry | { error: string } {
   if (!Array.isArray(fields) || fields.length % 2 !== 0) return { error: 'odd field/value list' };
-  const f = new Map<string, string>();
+  // A scan for the few known fields instead of a Map of all of them: this runs for every entry.
+  let changeId: string | undefined;
+  let kind: string | undefined;
+  let eventId: string | undefined;
+  let checkoutId: string | undefined;
+  let at: string | undefined;
+  let linesJson: string | undefined;
+  let pu: string | undefined;
   for (let i = 0; i < fields.length; i += 2) {
     const k = String(fields[i]);
-    if (!f.has(k)) f.set(k, String(fields[i + 1]));
+    const v = fields[i + 1];
+    // First occurrence wins.
+    if (k === 'change_id') changeId ??= String(v);
+    else if (k === 'kind') kind ??= String(v);
+    else if (k === 'event_id') eventId ??= String(v);
+    else if (k === 'checkout_id') checkoutId ??= String(v);
+    else if (k === 'at') at ??= String(v);
+    else if (k === 'lines') linesJson ??= String(v);
+    else if (k === 'per_user') pu ??= String(v);
   }
-  for (const k of ['change_id', 'kind', 'event_id', 'at', 'lines']) {
-    if (!f.has(k)) return { error: `missing field ${k}` };
-  }
-  const at = f.get('at')!;
+  if (changeId === undefined) return { error: 'missing field change_id' };
+  if (kind === undefined) return { error: 'missing field kind' };
+  if (eventId === undefined) return { error: 'missing field event_id' };
+  if (at === undefined) return { error: 'missing field at' };
+  if (linesJson === undefined) return { error: 'missing field lines' };
   if (!/^\d{1,16}$/.test(at)) return { error: `bad at ${JSON.stringify(at.slice(0, 40))}` };
   let raw: unknown;
   try {
-    raw = JSON.parse(f.get('lines')!);
+    raw = JSON.parse(linesJson);
   } catch {
     return { error: 'lines is not JSON' };
   }
@@ -162,20 +219,19 @@ export function parseLedgerEntry(id: string, fields: string[]): LedgerEntry | { 
     raw = [];
   if (!Array.isArray(raw)) return { error: 'lines is not a JSON array' };
   let perUser: number | undefined;
-  const pu = f.get('per_user');
-  if (pu !== undefined && f.get('kind') === 'set_limit') {
+  if (pu !== undefined && kind === 'set_limit') {
     if (!/^\d{1,10}$/.test(pu)) return { error: `bad per_user ${JSON.stringify(pu.slice(0, 40))}` };
     perUser = Number(pu);
   }
-  const entry = {
+  const entry: LedgerEntry = {
     streamId: id,
-    changeId: f.get('change_id')!,
-    kind: f.get('kind')! as LedgerKind,
-    eventId: f.get('event_id')!,
-    checkoutId: f.get('checkout_id') ?? '',
+    changeId,
+    kind: kind as LedgerKind,
+    eventId,
+    checkoutId: checkoutId ?? '',
     atMs: Number(at),
     lines: raw as LedgerLine[],
-    ...(perUser !== undefined ? { perUser } : {}),
   };
+  if (perUser !== undefined) entry.perUser = perUser;
   return normalizeLedgerEntry(entry);
 }

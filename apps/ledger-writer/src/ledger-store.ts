@@ -21,10 +21,47 @@ import type { IncidentRow, LedgerRow, StockRow, StockUpdate } from './plan-batch
 /** Rows / ids per statement: far below max_allowed_packet (16 MiB MariaDB, 64 MiB MySQL 8). */
 const CHUNK = 500;
 
+/**
+ * The sizes a prepared statement of the hot path may have. Every distinct statement text is a
+ * server-side prepared statement (per connection, kept in mysql2's cache), so the number of
+ * ids per statement is bounded to these instead of being any of 1..CHUNK: a chunk is padded
+ * up to the next shape (powers of two: at most 2× padding, one statement per chunk as before).
+ */
+const SHAPES = [CHUNK, 256, 128, 64, 32, 16, 8, 4, 2, 1] as const;
+
+/** The smallest shape that holds n (≤ CHUNK) ids. */
+function shapeFor(n: number): number {
+  let s: number = CHUNK;
+  for (const x of SHAPES) if (x >= n) s = x;
+  return s;
+}
+
 function chunks<T>(xs: readonly T[], size = CHUNK): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < xs.length; i += size) out.push(xs.slice(i, i + size));
   return out;
+}
+
+/**
+ * Chunks of at most CHUNK, each padded to its shape by repeating its last element: for
+ * statements where a repeated id changes nothing (`IN (…)` lists, an upsert that is a no-op on
+ * a duplicate key). Sorted input stays sorted, so the lock order is kept.
+ */
+function paddedChunks<T>(xs: readonly T[]): T[][] {
+  const out = chunks(xs);
+  for (const part of out) {
+    const last = part[part.length - 1]!;
+    for (let n = shapeFor(part.length); part.length < n;) part.push(last);
+  }
+  return out;
+}
+
+/** Statement texts by shape, built once: the long ones are tens of kB. */
+const statements = new Map<string, string>();
+function statement(key: string, build: () => string): string {
+  let sql = statements.get(key);
+  if (sql === undefined) statements.set(key, (sql = build()));
+  return sql;
 }
 
 /**
@@ -60,22 +97,36 @@ export async function lockStockRows(
   conn: PoolConnection,
   skus: string[],
 ): Promise<Map<string, StockRow>> {
-  // Not INSERT IGNORE: that would also swallow errors that are not duplicates.
-  for (const part of chunks(skus)) {
-    await conn.query(
-      'INSERT INTO inventory_stock (sku) VALUES ? ON DUPLICATE KEY UPDATE sku = sku',
-      [part.map((s) => [s])],
+  // Not INSERT IGNORE: that would also swallow errors that are not duplicates. A padded
+  // (repeated) SKU hits its own row again: sku = sku, nothing changes.
+  const parts = paddedChunks(skus);
+  for (const part of parts) {
+    await conn.execute(
+      statement(
+        `upsert-stock/${part.length}`,
+        () =>
+          'INSERT INTO inventory_stock (sku) VALUES ' +
+          part.map(() => '(?)').join(',') +
+          ' ON DUPLICATE KEY UPDATE sku = sku',
+      ),
+      part,
     );
   }
   const stock = new Map<string, StockRow>();
-  for (const part of chunks(skus)) {
-    const [rows] = await conn.query<RowDataPacket[]>(
-      // FORCE INDEX: point lookups on the primary key. On a small table the optimizer may
-      // prefer a full index scan, which under REPEATABLE READ locks every row it reads —
-      // other writers' rows too, out of order: deadlocks.
-      'SELECT sku, total, available, held, sold, per_user_limit FROM inventory_stock FORCE INDEX (PRIMARY) ' +
-        'WHERE sku IN (?) ORDER BY sku FOR UPDATE',
-      [part],
+  for (const part of parts) {
+    const [rows] = await conn.execute<RowDataPacket[]>(
+      statement(
+        `lock-stock/${part.length}`,
+        () =>
+          // FORCE INDEX: point lookups on the primary key. On a small table the optimizer may
+          // prefer a full index scan, which under REPEATABLE READ locks every row it reads —
+          // other writers' rows too, out of order: deadlocks.
+          'SELECT sku, total, available, held, sold, per_user_limit FROM inventory_stock FORCE INDEX (PRIMARY) ' +
+          'WHERE sku IN (' +
+          part.map(() => '?').join(',') +
+          ') ORDER BY sku FOR UPDATE',
+      ),
+      part,
     );
     for (const r of rows) {
       stock.set(String(r.sku), {
@@ -103,10 +154,16 @@ export async function readAppliedChanges(
   changeIds: string[],
 ): Promise<Set<string>> {
   const found = new Set<string>();
-  for (const part of chunks(changeIds)) {
-    const [rows] = await conn.query<RowDataPacket[]>(
-      'SELECT DISTINCT change_id FROM inventory_ledger WHERE change_id IN (?)',
-      [part],
+  for (const part of paddedChunks(changeIds)) {
+    const [rows] = await conn.execute<RowDataPacket[]>(
+      statement(
+        `applied/${part.length}`,
+        () =>
+          'SELECT DISTINCT change_id FROM inventory_ledger WHERE change_id IN (' +
+          part.map(() => '?').join(',') +
+          ')',
+      ),
+      part,
     );
     for (const r of rows) found.add(String(r.change_id));
   }
@@ -119,10 +176,16 @@ export async function readRefusedChanges(
   changeIds: string[],
 ): Promise<Set<string>> {
   const found = new Set<string>();
-  for (const part of chunks(changeIds)) {
-    const [rows] = await conn.query<RowDataPacket[]>(
-      'SELECT DISTINCT change_id FROM ledger_incidents WHERE change_id IN (?)',
-      [part],
+  for (const part of paddedChunks(changeIds)) {
+    const [rows] = await conn.execute<RowDataPacket[]>(
+      statement(
+        `refused/${part.length}`,
+        () =>
+          'SELECT DISTINCT change_id FROM ledger_incidents WHERE change_id IN (' +
+          part.map(() => '?').join(',') +
+          ')',
+      ),
+      part,
     );
     for (const r of rows) found.add(String(r.change_id));
   }
@@ -154,6 +217,11 @@ export async function resolveIncidents(conn: PoolConnection, changeIds: string[]
  * A plain INSERT, never IGNORE: ER_DUP_ENTRY means another writer committed one of these changes
  * after our check; it becomes a RetryableMysqlError('duplicate_race') — roll back, and the
  * re-run skips the change. Returns the rows inserted.
+ *
+ * Not a prepared statement, unlike the rest of the hot path: rows can't be padded (a repeated
+ * row is a duplicate key), so every row count would be its own statement, and mysql2's
+ * execute() builds an object per parameter — 14 per row, more garbage than escaping them
+ * (measured: docs/benchmarks.md, "Ledger batches allocate less").
  */
 export async function insertLedgerRows(conn: PoolConnection, rows: LedgerRow[]): Promise<number> {
   let written = 0;
@@ -185,33 +253,45 @@ export async function insertLedgerRows(conn: PoolConnection, rows: LedgerRow[]):
  * per SKU and saves a round trip per SKU (~5x faster for batches touching hundreds of SKUs).
  */
 export async function updateStockRows(conn: PoolConnection, updates: StockUpdate[]): Promise<void> {
-  for (const part of chunks(updates)) {
+  for (const chunk of chunks(updates)) {
+    const matched = chunk.length;
+    // Padded by repeating the last SKU: a repeated WHEN never matches (the first one does)
+    // and a repeated IN id names the same row.
+    const part = paddedChunks(chunk)[0]!;
     const cols = ['total', 'available', 'held', 'sold'];
-    const sets: string[] = [];
-    const params: unknown[] = [];
-    cols.forEach((col, i) => {
-      const moved = part.filter((u) => u.d[i] !== 0);
-      if (!moved.length) return;
-      sets.push(
-        `${col} = ${col} + CASE sku ${moved.map(() => 'WHEN ? THEN ?').join(' ')} ELSE 0 END`,
-      );
-      for (const u of moved) params.push(u.sku, u.d[i]);
+    // Only the columns that move get a CASE (the statement's shape is which ones, and the size).
+    const moves = cols.map((_, i) => chunk.some((u) => u.d[i] !== 0));
+    const limits = chunk.some((u) => u.limit !== null);
+    const params: Array<string | number | null> = [];
+    moves.forEach((moved, i) => {
+      if (moved) for (const u of part) params.push(u.sku, u.d[i]!);
     });
-    const limited = part.filter((u) => u.limit !== null);
-    if (limited.length) {
-      sets.push(
-        `per_user_limit = CASE sku ${limited.map(() => 'WHEN ? THEN ?').join(' ')} ELSE per_user_limit END`,
-      );
-      for (const u of limited) params.push(u.sku, u.limit);
-    }
-    const [res] = await conn.query<ResultSetHeader>(
-      // FORCE INDEX as in lockStockRows: only our (already locked) rows, never a scan over others'.
-      `UPDATE inventory_stock FORCE INDEX (PRIMARY) SET ${sets.join(', ')} WHERE sku IN (?)`,
-      [...params, part.map((u) => u.sku)],
+    // Every SKU of the chunk gets a WHEN: an unchanged limit is the row's own (COALESCE).
+    if (limits) for (const u of part) params.push(u.sku, u.limit);
+    for (const u of part) params.push(u.sku);
+    const shape = `stock/${part.length}/${moves.join()}/${limits}`;
+    const [res] = await conn.execute<ResultSetHeader>(
+      statement(shape, () => {
+        const sets: string[] = [];
+        cols.forEach((col, i) => {
+          if (!moves[i]) return;
+          sets.push(
+            `${col} = ${col} + CASE sku ${part.map(() => 'WHEN ? THEN ?').join(' ')} ELSE 0 END`,
+          );
+        });
+        if (limits) {
+          sets.push(
+            `per_user_limit = COALESCE(CASE sku ${part.map(() => 'WHEN ? THEN ?').join(' ')} END, per_user_limit)`,
+          );
+        }
+        // FORCE INDEX as in lockStockRows: only our (already locked) rows, never a scan over others'.
+        return `UPDATE inventory_stock FORCE INDEX (PRIMARY) SET ${sets.join(', ')} WHERE sku IN (${part.map(() => '?').join(',')})`;
+      }),
+      params,
     );
     // mysql2 connects with CLIENT_FOUND_ROWS: affectedRows counts matched rows.
-    if (res.affectedRows !== part.length) {
-      throw new Error(`stock update matched ${res.affectedRows} of ${part.length} rows`);
+    if (res.affectedRows !== matched) {
+      throw new Error(`stock update matched ${res.affectedRows} of ${matched} rows`);
     }
   }
 }

@@ -153,10 +153,26 @@ const MAX_STREAM_ID = 48;
  * bytes), so the locks a statement takes in index order and the order of our chunks agree.
  */
 export function compareSku(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+  // Without encoding: the sort of a batch's SKUs called Buffer.from twice per comparison, about
+  // a sixth of all a batch allocated. UTF-16 order is code-point order except that surrogates
+  // (U+D800–DFFF, the halves of code points ≥ U+10000) sort below U+E000–FFFF; moving them
+  // above fixes that. Lone surrogates (which Buffer.from made U+FFFD) are invalid ids anyway.
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    let x = a.charCodeAt(i);
+    let y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x >= 0xd800) x += x < 0xe000 ? 0x2000 : -0x800;
+    if (y >= 0xd800) y += y < 0xe000 ? 0x2000 : -0x800;
+    return x < y ? -1 : 1;
+  }
+  return a.length - b.length < 0 ? -1 : a.length === b.length ? 0 : 1;
 }
 
 const truncate = (s: string, n: number) => {
+  // Called for every change id of every batch: no array of its characters when it fits anyway
+  // (UTF-16 units are never fewer than code points).
+  if (s.length <= n) return s;
   const cps = [...s];
   return cps.length <= n ? s : cps.slice(0, n).join('');
 };
@@ -258,7 +274,7 @@ export function planBatch(b: PreparedBatch, shard: string, books: LockedBooks): 
     }
     for (const [sku, s] of outcome.next) rows.set(sku, s);
     if (e.kind === 'set_limit') for (const l of e.lines) limitSet.add(l[0]);
-    plan.ledgerRows.push(...ledgerRows(e, ms, seq, shard));
+    for (const row of ledgerRows(e, ms, seq, shard)) plan.ledgerRows.push(row);
     plan.apply.push(e);
     if (books.refused.has(e.changeId)) plan.resolved.push(e.changeId);
   }
@@ -305,6 +321,9 @@ function evaluate(
 
 /** `e`'s inventory_ledger rows: one per SKU, with its place in `shard`'s stream. */
 function ledgerRows(e: LedgerEntry, ms: bigint, seq: bigint, shard: string): LedgerRow[] {
+  // Once per change, not per row: the rows of a change share the strings.
+  const streamMs = ms.toString();
+  const streamSeq = seq.toString();
   return e.lines.map(([sku, dT, dA, dH, dS]) => [
     e.changeId,
     sku,
@@ -317,8 +336,8 @@ function ledgerRows(e: LedgerEntry, ms: bigint, seq: bigint, shard: string): Led
     dS,
     e.kind === 'set_limit' ? e.perUser! : null,
     shard,
-    ms.toString(),
-    seq.toString(),
+    streamMs,
+    streamSeq,
     e.atMs,
   ]);
 }

@@ -53,6 +53,9 @@ const REFUSED_RETRY: RetryPolicy = {
   jitter: 'none',
 };
 
+/** See ledger-store.ts, SHAPES. */
+const PREPARED_STATEMENTS_PER_CONNECTION = 128;
+
 /** Thrown inside settleRefused()'s retry loop while some change is still refused. */
 class StillRefused extends Error {}
 
@@ -88,7 +91,12 @@ export class LedgerWriter implements Service {
     this.keys = new Keys(cfg.HOLDFAST_NAMESPACE, cfg.HOLDFAST_SHARDS);
     const target = redisTarget(cfg);
     this.redis = createRedis(target, { name: 'holdfast-ledger-writer' });
-    this.pool = createMysqlPool(cfg.MYSQL_URL, { connectionLimit: cfg.MYSQL_POOL_SIZE });
+    this.pool = createMysqlPool(cfg.MYSQL_URL, {
+      connectionLimit: cfg.MYSQL_POOL_SIZE,
+      // ledger-store.ts prepares its hot statements in a bounded set of shapes (about 50 in
+      // practice); the cap keeps server and client memory bounded whatever batches arrive.
+      maxPreparedStatements: PREPARED_STATEMENTS_PER_CONNECTION,
+    });
     this.pacer = new Pacer(cfg.LEDGER_MAX_ROWS_PER_SECOND);
     this.lm = ledgerMetrics(registry);
     this.batchRetry = { attempts: Infinity, baseMs: 50, capMs: cfg.RETRY_MAX_MS, jitter: 'full' };

@@ -45,6 +45,12 @@ export interface MysqlPoolOptions {
   maxIdle?: number;
   /** Overrides the database named in the URL (`null`: connect without selecting one). */
   database?: string | null;
+  /**
+   * Prepared statements (`execute()`) kept open per connection, least recently used closed
+   * first (default: mysql2's 16 000 — every distinct statement text stays prepared on the
+   * server, whose max_prepared_stmt_count is 16 382 for all clients together).
+   */
+  maxPreparedStatements?: number;
   /** Application name reported in `performance_schema.session_connect_attrs` (MySQL only). */
   applicationName?: string;
 }
@@ -125,6 +131,8 @@ export function createMysqlPool(url: string, opts: MysqlPoolOptions = {}): Pool 
     if (opts.database === null) delete options.database;
     else options.database = opts.database;
   }
+  if (opts.maxPreparedStatements !== undefined)
+    options.maxPreparedStatements = opts.maxPreparedStatements;
   if (opts.applicationName) options.connectAttributes = { program_name: opts.applicationName };
   const pool = createPool(options);
   // Runs before the new connection is handed out (mysql2 emits 'connection' first and the
