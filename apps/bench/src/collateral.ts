@@ -16,11 +16,20 @@ import { summarize, type LatencySummary } from './stats.js';
 
 export interface CollateralSpec {
   /** The hot SKU's row is read from this table (inventory_stock for A, stock for B). */
-  table: string;
+  table: StockTable;
   sku: string;
   readsPerSec: number;
   insertsPerSec: number;
 }
+
+/** The books tables the collateral reads from: A's (the ledger-writer's) and B's. */
+export type StockTable = 'inventory_stock' | 'stock';
+
+/** One constant statement per table (no SQL built from values, chaos 11 scans for that). */
+const HOT_ROW_READ: Record<StockTable, string> = {
+  inventory_stock: 'SELECT sku, available FROM inventory_stock WHERE sku = ?',
+  stock: 'SELECT sku, available FROM stock WHERE sku = ?',
+};
 
 export interface CollateralResult {
   table: string;
@@ -137,9 +146,7 @@ class CollateralTraffic implements Collateral {
     while (readsPerSec && (this.issuedReads * 1000) / readsPerSec <= elapsed) {
       this.issuedReads++;
       this.issue(this.reads, () =>
-        this.pool.execute(`SELECT sku, available FROM ${this.spec.table} WHERE sku = ?`, [
-          this.spec.sku,
-        ]),
+        this.pool.execute(HOT_ROW_READ[this.spec.table], [this.spec.sku]),
       );
     }
     while (insertsPerSec && (this.issuedInserts * 1000) / insertsPerSec <= elapsed) {

@@ -49,6 +49,8 @@ export class Ingest implements Service {
    */
   private readonly forwarder: Redis | undefined;
   private readonly replicaWaits = new Map<string, ReplicaWait>();
+  /** Set on stop: a batch waiting for replicas gives up and leaves its entries pending. */
+  private stopping = false;
 
   constructor(
     private readonly cfg: IngestConfig,
@@ -121,7 +123,13 @@ export class Ingest implements Service {
         byShard.set(
           route.shard,
           (group = {
-            args: [this.cfg.DEDUPE_TTL_SECONDS, this.cfg.REPLY_MAXLEN, this.cfg.REPLY_TTL_SECONDS],
+            // The fourth: answer retries (see forwardMany-3.lua).
+            args: [
+              this.cfg.DEDUPE_TTL_SECONDS,
+              this.cfg.REPLY_MAXLEN,
+              this.cfg.REPLY_TTL_SECONDS,
+              1,
+            ],
             items: [],
           }),
         );
@@ -166,9 +174,15 @@ export class Ingest implements Service {
    * One shard's forwardMany; with REDIS_WAIT_REPLICAS, followed by WAIT on the same connection.
    * Unlike the reserver, ingest does not ack what its replicas lack: until the forward is
    * replicated, the producer's entry stays pending in checkout:events, so after a failover that
-   * lost the forward it is read and forwarded again (forwardMany dedupes, so a forward that did
-   * survive is not doubled). Fewer replicas than asked: WAIT again, up to about a second, then
-   * leave the entries pending (`durable: false`; they come back after CLAIM_IDLE_MS).
+   * lost the forward it is forwarded again. While fewer replicas acknowledge, each round sends
+   * the batch's forwardMany again (answering no retries) before WAIT: that is a write on the
+   * connection WAIT is asked on — a WAIT on a connection that wrote nothing returns at once and
+   * proves nothing, e.g. on a fresh connection to a newly promoted primary — and on a primary
+   * that lacks the forward it forwards it again (forwardMany dedupes the rest). Rounds go on
+   * until the replicas have it or the primary has none left to wait for (a failed replica is
+   * not counted), so intake of that batch waits while a replica lags — the price of the setting
+   * — rather than leaving the entries to be redelivered until they are dead-lettered
+   * (MAX_DELIVERIES). On stop: `durable: false`, the entries stay pending for another replica.
    */
   private async forward(
     shard: string,
@@ -181,26 +195,27 @@ export class Ingest implements Service {
       const forwarded = await runScript<number[]>(this.redis, 'forwardMany', keys, args);
       return { forwarded, durable: true };
     }
-    const first = await replicas.after((p) => {
-      runScript(p, 'forwardMany', keys, args);
-    });
-    const [err, value] = first.replies[0]!;
-    if (err) throw err;
+    const round = async (answerRetries: boolean) => {
+      const roundArgs = [...args];
+      roundArgs[3] = answerRetries ? 1 : 0;
+      const { replies, wait } = await replicas.after((p) => {
+        runScript(p, 'forwardMany', keys, roundArgs);
+      });
+      const [err, value] = replies[0]!;
+      if (err) throw err;
+      return { forwarded: value as number[], wait };
+    };
+    const first = await round(true);
+    const forwarded = [...first.forwarded];
     let wait = first.wait;
-    const rounds = Math.max(1, Math.ceil(1_000 / this.cfg.REDIS_WAIT_TIMEOUT_MS));
-    for (let i = 1; i < rounds && wait.result === 'short'; i++) {
-      // The same connection, so WAIT covers the forward made on it above; the keyed read only
-      // routes the pipeline to the shard's node on Redis Cluster.
-      wait = (
-        await replicas.after((p) => {
-          p.exists(keys[0]!);
-        })
-      ).wait;
+    while (wait.result === 'short' && !this.stopping) {
+      replicas.warnShort(log, wait, 'waiting before acking the entries');
+      const again = await round(false);
+      // An event the primary lacked (a failover lost its forward) was forwarded again now.
+      again.forwarded.forEach((n, i) => (forwarded[i] = Math.max(forwarded[i]!, n)));
+      wait = again.wait;
     }
-    if (wait.result === 'short') {
-      replicas.warnShort(log, wait, 'leaving the entries pending until they are replicated');
-    }
-    return { forwarded: value as number[], durable: wait.result !== 'short' };
+    return { forwarded, durable: wait.result !== 'short' };
   }
 
   async start(): Promise<void> {
@@ -208,6 +223,7 @@ export class Ingest implements Service {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     await this.worker.stop();
     await Promise.allSettled([
       this.redis.quit(),

@@ -55,6 +55,16 @@ export const ALLOWED: Array<{ file: string; expr: string; reason: string }> = [
  */
 export const INDIRECT: Array<{ file: string; expr: string; reason: string }> = [
   {
+    file: 'apps/bench/src/collateral.ts',
+    expr: 'OTHER_ORDERS',
+    reason: 'a constant (the benchmark’s CREATE TABLE other_orders)',
+  },
+  {
+    file: 'apps/bench/src/collateral.ts',
+    expr: 'HOT_ROW_READ[this.spec.table]',
+    reason: 'one of two constant statements, chosen by a typed table name',
+  },
+  {
     file: 'packages/shared/src/mysql/pool.ts',
     expr: 'SESSION_INIT_SQL',
     reason: 'a constant (SET SESSION sql_mode …, time_zone)',

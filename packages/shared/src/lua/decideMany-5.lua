@@ -89,7 +89,8 @@ for i = 12, #ARGV do
   else
     local ev_key, hold_key = prefix .. 'ev:' .. ev.e, prefix .. 'hold:' .. ev.c
     -- Its reply stream (contract v2 `reply_to`); a retry's is found by already_decided.
-    ctx.reply_to, ctx.also_to = ev.r, nil
+    -- (Only a checkout event's `r` is a reply_to: a relayed part_result's `r` is its reason.)
+    ctx.reply_to, ctx.also_to = (not PARTS[ev.t]) and ev.r or nil, nil
     if ev.t == 'reserve' then
       r = decide_reserve(ctx, ev_key, hold_key, ev.e, ev.c, ev.u, ev.l, nil, ev.h, max_total_ms, ev.p)
     elseif ev.t == 'part_reserve' then

@@ -14,9 +14,10 @@
         2 shard prefix (S; the dedupe keys S ev:<event_id> are built from it, as the decision
           scripts build stock keys: same hash tag, same spelling as keys.ts)
         3 reply streams' prefix (checkout:replies:{shard}:, same hash tag)
-  ARGV  1 dedupe ttl s  2 reply stream maxlen  3 reply stream idle ttl s, then per event two
-        values: its event_id and its payload (the one field `e` of an S in entry, see
-        validation/internal-event.ts)
+  ARGV  1 dedupe ttl s  2 reply stream maxlen  3 reply stream idle ttl s  4 answer retries (1, or
+        0 when ingest re-sends its own batch to fence a WAIT: its events are not retries), then
+        per event two values: its event_id and its payload (the one field `e` of an S in entry,
+        see validation/internal-event.ts)
   Returns one integer per event: 1 forwarded, 0 duplicate (seen before, or earlier in the batch).
 ]]
 --@include "common"
@@ -49,13 +50,14 @@ local function answer_retry(ev_key, payload)
 end
 
 local out = {}
-for a = 4, #ARGV - 1, 2 do
+local answer = ARGV[4] == '1'
+for a = 5, #ARGV - 1, 2 do
   local ev_key = prefix .. 'ev:' .. ARGV[a]
   if redis.call('SET', ev_key, 'f', 'NX', 'EX', ttl) then
     redis.call('XADD', inbound, '*', 'e', ARGV[a + 1])
     out[#out + 1] = 1
   else
-    answer_retry(ev_key, ARGV[a + 1])
+    if answer then answer_retry(ev_key, ARGV[a + 1]) end
     out[#out + 1] = 0
   end
 end

@@ -20,7 +20,7 @@ describe('forwardMany', () => {
         h.r,
         'forwardMany',
         [h.sk.inbound, h.sk.prefix, h.sk.repliesPrefix],
-        [3_600, 100, 60, ...events.flatMap(([id, type]) => [id, payload(id, type)])],
+        [3_600, 100, 60, 1, ...events.flatMap(([id, type]) => [id, payload(id, type)])],
       );
     // e2 appears twice in one batch: the first wins.
     expect(
@@ -63,7 +63,7 @@ describe('forwardMany', () => {
         h.r,
         'forwardMany',
         [h.sk.inbound, h.sk.prefix, h.sk.repliesPrefix],
-        [3_600, 100, 60, 'e1', payload('e1', 'reserve')],
+        [3_600, 100, 60, 1, 'e1', payload('e1', 'reserve')],
       );
     expect(await fwd()).toEqual([1]);
     // The 'f' mark is not a decision: reserve proceeds and turns it into the decided record.
@@ -90,7 +90,7 @@ describe('forwardMany', () => {
             c,
             'forwardMany',
             [h.sk.inbound, h.sk.prefix, h.sk.repliesPrefix],
-            [3_600, 100, 60, ...ids.flatMap((id) => [id, payload(id)])],
+            [3_600, 100, 60, 1, ...ids.flatMap((id) => [id, payload(id)])],
           ),
         ),
     );

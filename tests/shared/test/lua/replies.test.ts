@@ -36,6 +36,7 @@ function forward(r: Redis, sk: ShardKeys, events: CheckoutCommand[]): Promise<nu
       3_600,
       CFG_REPLY.replyMaxLen,
       CFG_REPLY.replyTtlSeconds,
+      1,
       ...events.flatMap((e) => [e.eventId, payloadOf(e)]),
     ],
   );
