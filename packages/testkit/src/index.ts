@@ -19,6 +19,7 @@ export { waitFor } from './wait-for.js';
 // The local Redis Cluster starter is production code of @holdfast/fleet (`holdfast demo
 // --cluster` and the benchmark's shard comparison start one too).
 export {
+  shardsOnDistinctPrimaries,
   startRedisCluster,
   stopRedisClusters,
   type RedisCluster,

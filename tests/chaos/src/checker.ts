@@ -152,6 +152,17 @@ export async function redisStock(
   return m;
 }
 
+/** Every shard's SKU counters in one map (a SKU lives on one shard). */
+export async function allShardsStock(
+  redis: Redis,
+  namespace: string,
+  shards: readonly string[],
+): Promise<Map<string, Counters>> {
+  const m = new Map<string, Counters>();
+  for (const s of shards) for (const [k, v] of await redisStock(redis, namespace, s)) m.set(k, v);
+  return m;
+}
+
 export async function mysqlStock(mysqlUrl: string): Promise<Map<string, Counters>> {
   const c = await createConnection(mysqlUrl);
   try {

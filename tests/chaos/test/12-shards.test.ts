@@ -18,6 +18,7 @@ import {
 } from '@holdfast/shared';
 import {
   isolatedEnv,
+  shardsOnDistinctPrimaries,
   startRedisCluster,
   startService,
   stopAll,
@@ -26,7 +27,7 @@ import {
   type IsolatedEnv,
   type RunningService,
 } from '@holdfast/testkit';
-import { mysqlStock, redisStock, invariantViolations } from '../src/checker.js';
+import { allShardsStock, mysqlStock, invariantViolations } from '../src/checker.js';
 import { runCli } from '../src/harness.js';
 
 const FAST = {
@@ -84,12 +85,6 @@ function carts(): Cart[] {
   return out;
 }
 
-async function allStock(redis: Redis, ns: string, shards: string[]) {
-  const m = new Map<string, [number, number, number, number]>();
-  for (const s of shards) for (const [k, v] of await redisStock(redis, ns, s)) m.set(k, v);
-  return m;
-}
-
 async function outcomes(redis: Redis, keys: Keys): Promise<Array<Record<string, string>>> {
   const all: Array<Record<string, string>> = [];
   for (const stream of keys.outcomeStreams) {
@@ -117,12 +112,7 @@ for (const mode of ['one Redis', 'Redis Cluster'] as const) {
       const extra: Record<string, string> = {};
       if (mode === 'Redis Cluster') {
         const cluster = await startRedisCluster();
-        const byPrimary = new Map<number, string>();
-        for (let i = 0; byPrimary.size < 3 && i < 1000; i++) {
-          const node = await cluster.primaryFor(new Keys(ns, `s${i}`).shard().prefix);
-          if (!byPrimary.has(node.port)) byPrimary.set(node.port, `s${i}`);
-        }
-        shards = [...byPrimary.values()];
+        shards = (await shardsOnDistinctPrimaries(cluster, 3)).map((x) => x.shard);
         extra.REDIS_CLUSTER_NODES = cluster.startupNodes
           .map((n) => `${n.host}:${n.port}`)
           .join(',');
@@ -184,7 +174,7 @@ for (const mode of ['one Redis', 'Redis Cluster'] as const) {
       restocks.push(['type', 'restock', 'event_id', 'rs-free', 'sku', 'FREE', 'qty', '5']);
       shardOf.set('FREE', defaultShardOf('FREE', shards));
       for (const f of restocks) await redis.xadd(keys.streams.admin, '*', ...f);
-      await waitFor(async () => (await allStock(redis, ns, shards)).size === 10, {
+      await waitFor(async () => (await allShardsStock(redis, ns, shards)).size === 10, {
         what: 'restocked',
       });
       expect(await redis.hgetall(keys.streams.placement)).toEqual(Object.fromEntries(shardOf));
@@ -255,7 +245,7 @@ for (const mode of ['one Redis', 'Redis Cluster'] as const) {
           const os = await outcomes(redis, keys);
           const follow = os.filter((o) => o.type === 'confirm' || o.type === 'cancel').length;
           const expired = os.filter((o) => o.status === 'expired').length;
-          const stock = await allStock(redis, ns, shards);
+          const stock = await allShardsStock(redis, ns, shards);
           const stillHeld = [...stock.values()].reduce((n, c) => n + c[2], 0);
           return (
             follow === held.filter((c) => c.then !== 'expire').length + 1 &&
@@ -268,7 +258,7 @@ for (const mode of ['one Redis', 'Redis Cluster'] as const) {
       const os = await outcomes(redis, keys);
       const ids = os.map((o) => o.event_id);
       expect(new Set(ids).size).toBe(ids.length); // exactly one outcome per event
-      const stock = await allStock(redis, ns, shards);
+      const stock = await allShardsStock(redis, ns, shards);
       expect(invariantViolations('redis', stock)).toEqual([]);
       // All-or-nothing: each SKU's sold units are exactly the confirmed carts' lines.
       const sold = new Map<string, number>();

@@ -23,6 +23,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Keys, createRedis, toFields, type Redis } from '@holdfast/shared';
 import {
   isolatedEnv,
+  shardsOnDistinctPrimaries,
   startRedisCluster,
   startService,
   stopAll,
@@ -34,11 +35,11 @@ import {
   type RunningService,
 } from '@holdfast/testkit';
 import {
+  allShardsStock,
   groupBacklog,
   invariantViolations,
   mysqlStock,
   redisStock,
-  type Counters,
 } from '../src/checker.js';
 import { runCli } from '../src/harness.js';
 
@@ -71,12 +72,6 @@ interface Figures {
   samples: number;
 }
 const figures: Figures[] = [];
-
-async function allStock(redis: Redis, ns: string, shards: string[]) {
-  const m = new Map<string, Counters>();
-  for (const s of shards) for (const [k, v] of await redisStock(redis, ns, s)) m.set(k, v);
-  return m;
-}
 
 /** The replica of the primary on `port`, from that primary's CLUSTER NODES. */
 async function replicaOf(cluster: RedisCluster, port: number): Promise<RedisClusterNode> {
@@ -126,17 +121,13 @@ for (const wait of [0, 1]) {
       const ns = env.namespace;
       const cluster = await startRedisCluster({ nodeTimeoutMs: NODE_TIMEOUT_MS });
       // Three shards, each on a different primary.
-      const byPrimary = new Map<number, string>();
-      for (let i = 0; byPrimary.size < 3 && i < 1000; i++) {
-        const node = await cluster.primaryFor(new Keys(ns, `s${i}`).shard().prefix);
-        if (!byPrimary.has(node.port)) byPrimary.set(node.port, `s${i}`);
-      }
-      const shards = [...byPrimary.values()];
+      const picked = await shardsOnDistinctPrimaries(cluster, 3);
+      const shards = picked.map((x) => x.shard);
       const keys = new Keys(ns, shards);
       // The victim: a shard whose primary does not hold checkout:events, so producers' entries
       // survive and every loss counted is the fleet's.
       const eventsNode = await cluster.primaryFor(keys.streams.events);
-      const victim = shards.find((s) => byPrimary.get(eventsNode.port) !== s)!;
+      const victim = picked.find((x) => x.primary.port !== eventsNode.port)!.shard;
       const primary = await cluster.primaryFor(keys.shard(victim).prefix);
       const replica = await replicaOf(cluster, primary.port);
 
@@ -173,7 +164,7 @@ for (const wait of [0, 1]) {
       for (const sku of skus) {
         await r.xadd(keys.streams.admin, '*', 'type', 'restock', 'event_id', `rs-${sku}`, 'sku', sku, 'qty', String(UNITS)); // prettier-ignore
       }
-      await waitFor(async () => (await allStock(r, ns, shards)).size === skus.length, {
+      await waitFor(async () => (await allShardsStock(r, ns, shards)).size === skus.length, {
         what: 'restocked',
       });
 
@@ -237,7 +228,10 @@ for (const wait of [0, 1]) {
       const sampler = (async () => {
         while (tailing) {
           try {
-            const [rs, my] = await Promise.all([allStock(r, ns, shards), mysqlStock(env.mysqlUrl)]);
+            const [rs, my] = await Promise.all([
+              allShardsStock(r, ns, shards),
+              mysqlStock(env.mysqlUrl),
+            ]);
             violations.push(...invariantViolations('redis', rs), ...invariantViolations('mysql', my)); // prettier-ignore
             samples++;
           } catch {
@@ -380,7 +374,7 @@ for (const wait of [0, 1]) {
         console.log(`[13 failover] ${JSON.stringify(f)}`);
         const after = await reconcile();
         expect(after).toMatchObject({ code: 0, variance: 0 });
-        const rs = await allStock(r, ns, shards);
+        const rs = await allShardsStock(r, ns, shards);
         const my = await mysqlStock(env.mysqlUrl);
         expect(invariantViolations('redis', rs)).toEqual([]);
         expect(invariantViolations('mysql', my)).toEqual([]);

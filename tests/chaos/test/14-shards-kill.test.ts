@@ -26,6 +26,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { GROUPS, Keys, createRedis, toFields, type Redis } from '@holdfast/shared';
 import {
   isolatedEnv,
+  shardsOnDistinctPrimaries,
   startRedisCluster,
   startService,
   stopAll,
@@ -34,13 +35,7 @@ import {
   type IsolatedEnv,
   type RunningService,
 } from '@holdfast/testkit';
-import {
-  groupBacklog,
-  invariantViolations,
-  mysqlStock,
-  redisStock,
-  type Counters,
-} from '../src/checker.js';
+import { allShardsStock, groupBacklog, invariantViolations, mysqlStock } from '../src/checker.js';
 import { runCli } from '../src/harness.js';
 
 const FAST = {
@@ -140,12 +135,6 @@ async function doneUpTo(r: Redis, stream: string, group: string, upTo: string) {
   return cmpId(p[1], upTo) > 0;
 }
 
-async function allStock(r: Redis, ns: string, shards: string[]) {
-  const m = new Map<string, Counters>();
-  for (const s of shards) for (const [k, v] of await redisStock(r, ns, s)) m.set(k, v);
-  return m;
-}
-
 describe('14 fleet SIGKILL mid-stream on a Redis Cluster, carts across shards', () => {
   let env: IsolatedEnv | undefined;
   let redis: Redis | undefined;
@@ -172,12 +161,7 @@ describe('14 fleet SIGKILL mid-stream on a Redis Cluster, carts across shards', 
     const mysqlUrl = env.mysqlUrl;
     const cluster = await startRedisCluster();
     // Three shards, each on a different primary (as scenarios 12 and 13 choose them).
-    const byPrimary = new Map<number, string>();
-    for (let i = 0; byPrimary.size < 3 && i < 1000; i++) {
-      const node = await cluster.primaryFor(new Keys(ns, `s${i}`).shard().prefix);
-      if (!byPrimary.has(node.port)) byPrimary.set(node.port, `s${i}`);
-    }
-    const shards = [...byPrimary.values()];
+    const shards = (await shardsOnDistinctPrimaries(cluster, 3)).map((x) => x.shard);
     expect(shards).toHaveLength(3);
     const keys = new Keys(ns, shards);
     redis = createRedis(
@@ -218,7 +202,7 @@ describe('14 fleet SIGKILL mid-stream on a Redis Cluster, carts across shards', 
     for (const [sku, n] of units) {
       await r.xadd(keys.streams.admin, '*', 'type', 'restock', 'event_id', `rs-${sku}`, 'sku', sku, 'qty', String(n)); // prettier-ignore
     }
-    await waitFor(async () => (await allStock(r, ns, shards)).size === shardOf.size, {
+    await waitFor(async () => (await allShardsStock(r, ns, shards)).size === shardOf.size, {
       what: 'restocked',
     });
 
@@ -304,7 +288,7 @@ describe('14 fleet SIGKILL mid-stream on a Redis Cluster, carts across shards', 
     const sampler = (async () => {
       while (tailing) {
         try {
-          const [rs, my] = await Promise.all([allStock(r, ns, shards), mysqlStock(mysqlUrl)]);
+          const [rs, my] = await Promise.all([allShardsStock(r, ns, shards), mysqlStock(mysqlUrl)]);
           violations.push(...invariantViolations('redis', rs), ...invariantViolations('mysql', my)); // prettier-ignore
           samples++;
         } catch {
@@ -462,7 +446,7 @@ describe('14 fleet SIGKILL mid-stream on a Redis Cluster, carts across shards', 
             if (await r.zcard(keys.shard(s).holdsDue)) return false;
             if ((await groupBacklog(r, ns, s)).length) return false;
           }
-          const rs = await allStock(r, ns, shards);
+          const rs = await allShardsStock(r, ns, shards);
           return [...rs.values()].every((c) => c[2] === 0);
         },
         {
@@ -471,7 +455,7 @@ describe('14 fleet SIGKILL mid-stream on a Redis Cluster, carts across shards', 
           intervalMs: 100,
         },
       );
-      const rs = await allStock(r, ns, shards);
+      const rs = await allShardsStock(r, ns, shards);
       await waitFor(
         async () => {
           const my = await mysqlStock(mysqlUrl);

@@ -24,6 +24,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerScripts } from '@holdfast/shared';
 import {
   randomId,
+  shardsOnDistinctPrimaries,
   startRedisCluster,
   stopRedisClusters,
   type RedisCluster,
@@ -320,12 +321,7 @@ describe('carts across shards (saga), random interleavings on a real Redis Clust
   beforeAll(async () => {
     cluster = await startRedisCluster({ replicasPerPrimary: 0 });
     client = new Cluster(cluster.startupNodes, { redisOptions: { connectionName: 'hf-test' } });
-    const byPrimary = new Map<number, string>();
-    for (let i = 0; byPrimary.size < 3 && i < 1000; i++) {
-      const node = await cluster.primaryFor(`{c${i}}`);
-      if (!byPrimary.has(node.port)) byPrimary.set(node.port, `c${i}`);
-    }
-    shards.push(...byPrimary.values());
+    shards.push(...(await shardsOnDistinctPrimaries(cluster, 3)).map((x) => x.shard));
   }, 120_000);
   afterAll(async () => {
     client?.disconnect();
