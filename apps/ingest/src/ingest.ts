@@ -115,45 +115,23 @@ export class Ingest implements Service {
     }
     // One forwardMany call per shard (one slot each), the shards in parallel. Each event is
     // still recorded and forwarded atomically; if a shard's call fails, its entries stay pending.
-    const byShard = new Map<string, { args: Array<string | number>; items: typeof valid }>();
+    const byShard = new Map<string, { pairs: string[]; items: typeof valid }>();
     valid.forEach((v, i) => {
       const route = routes[i]!;
       let group = byShard.get(route.shard);
-      if (!group)
-        byShard.set(
-          route.shard,
-          (group = {
-            // The fourth: answer retries (see forwardMany-3.lua).
-            args: [
-              this.cfg.DEDUPE_TTL_SECONDS,
-              this.cfg.REPLY_MAXLEN,
-              this.cfg.REPLY_TTL_SECONDS,
-              1,
-            ],
-            items: [],
-          }),
-        );
-      group.args.push(v.ev.eventId, encodeInternalEvent(v.ev, v.srcId, route.lineShards));
+      if (!group) byShard.set(route.shard, (group = { pairs: [], items: [] }));
+      group.pairs.push(v.ev.eventId, encodeInternalEvent(v.ev, v.srcId, route.lineShards));
       group.items.push(v);
     });
     await Promise.all(
       [...byShard].map(async ([shard, group]) => {
-        const sk = this.keys.shard(shard);
-        let forwarded: number[];
+        let forwarded: number[] | undefined;
         try {
-          const f = await this.forward(
-            shard,
-            [sk.inbound, sk.prefix, sk.repliesPrefix],
-            group.args,
-            log,
-          );
-          if (!f.durable) {
-            for (const { index } of group.items) results[index] = { kind: 'retry' };
-            return;
-          }
-          forwarded = f.forwarded;
+          forwarded = await this.forward(shard, group.pairs, log);
         } catch (err) {
           log.warn({ err, shard, entries: group.items.length }, 'forward failed; will be retried');
+        }
+        if (!forwarded) {
           for (const { index } of group.items) results[index] = { kind: 'retry' };
           return;
         }
@@ -182,24 +160,27 @@ export class Ingest implements Service {
    * until the replicas have it or the primary has none left to wait for (a failed replica is
    * not counted), so intake of that batch waits while a replica lags — the price of the setting
    * — rather than leaving the entries to be redelivered until they are dead-lettered
-   * (MAX_DELIVERIES). On stop: `durable: false`, the entries stay pending for another replica.
+   * (MAX_DELIVERIES). Undefined on stop: the entries stay pending for another replica.
    */
   private async forward(
     shard: string,
-    keys: string[],
-    args: Array<string | number>,
+    pairs: string[],
     log: Logger,
-  ): Promise<{ forwarded: number[]; durable: boolean }> {
+  ): Promise<number[] | undefined> {
+    const sk = this.keys.shard(shard);
+    const keys = [sk.inbound, sk.prefix, sk.repliesPrefix];
+    const args = (answerRetries: boolean) => [
+      this.cfg.DEDUPE_TTL_SECONDS,
+      this.cfg.REPLY_MAXLEN,
+      this.cfg.REPLY_TTL_SECONDS,
+      answerRetries ? 1 : 0,
+      ...pairs,
+    ];
     const replicas = this.replicaWaits.get(shard);
-    if (!replicas) {
-      const forwarded = await runScript<number[]>(this.redis, 'forwardMany', keys, args);
-      return { forwarded, durable: true };
-    }
+    if (!replicas) return runScript<number[]>(this.redis, 'forwardMany', keys, args(true));
     const round = async (answerRetries: boolean) => {
-      const roundArgs = [...args];
-      roundArgs[3] = answerRetries ? 1 : 0;
       const { replies, wait } = await replicas.after((p) => {
-        runScript(p, 'forwardMany', keys, roundArgs);
+        runScript(p, 'forwardMany', keys, args(answerRetries));
       });
       const [err, value] = replies[0]!;
       if (err) throw err;
@@ -215,7 +196,7 @@ export class Ingest implements Service {
       again.forwarded.forEach((n, i) => (forwarded[i] = Math.max(forwarded[i]!, n)));
       wait = again.wait;
     }
-    return { forwarded, durable: wait.result !== 'short' };
+    return wait.result === 'short' ? undefined : forwarded;
   }
 
   async start(): Promise<void> {

@@ -35,15 +35,10 @@ local function answer_retry(ev_key, payload)
   local v = redis.call('GET', ev_key)
   local state = dedupe_state(v)
   if state == 'd' then
-    -- 'd|<type>|<status>|<reason>|<expires_at>|<checkout_id>' (checkout ids may hold '|': last).
-    local typ, status, reason, expires_at, checkout_id = string.match(v, '^d|([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$')
-    if not typ then return end -- decided by a version that kept no outcome
-    local f = { 'event_id', ev.e, 'checkout_id', checkout_id, 'type', typ, 'status', status }
-    if reason ~= '' then f[#f + 1] = 'reason'; f[#f + 1] = reason end
-    if expires_at ~= '' then f[#f + 1] = 'expires_at'; f[#f + 1] = expires_at end
-    f[#f + 1] = 'shard'; f[#f + 1] = ctx.shard
-    f[#f + 1] = 'at'; f[#f + 1] = tostring(ctx.now)
-    append_reply(ctx, ev.r, f)
+    local typ, status, reason, expires_at, checkout_id = kept_outcome(v)
+    if typ then
+      append_reply(ctx, ev.r, outcome_fields(ctx, ev.e, checkout_id, typ, status, reason, expires_at))
+    end
   elseif state == 'f' or state == 'p' then
     redis.call('SET', ev_key, state .. ':' .. ev.r, 'KEEPTTL')
   end

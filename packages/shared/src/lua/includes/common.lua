@@ -23,16 +23,21 @@ local function append_reply(ctx, to, f)
   redis.call('EXPIRE', k, ctx.reply_ttl)
 end
 
--- Appends one public outcome to the shard's stream (checkout:outcomes:{shard}), naming the shard,
--- and to the reply streams of the event being decided (contract v2 `reply_to`): ctx.reply_to (the
--- event's own) and ctx.also_to (a retry's, see dedupe_state). maxlen 0 = never trimmed by us.
--- Returns nothing; the fields are the contract's Output fields.
-local function emit_outcome(ctx, event_id, checkout_id, typ, status, reason, expires_at)
+-- An outcome entry's fields, in the contract's order (reason, expires_at only when given).
+local function outcome_fields(ctx, event_id, checkout_id, typ, status, reason, expires_at)
   local f = { 'event_id', event_id, 'checkout_id', checkout_id, 'type', typ, 'status', status }
   if reason then f[#f + 1] = 'reason'; f[#f + 1] = reason end
   if expires_at then f[#f + 1] = 'expires_at'; f[#f + 1] = tostring(expires_at) end
   f[#f + 1] = 'shard'; f[#f + 1] = ctx.shard
   f[#f + 1] = 'at'; f[#f + 1] = tostring(ctx.now)
+  return f
+end
+
+-- Appends one public outcome to the shard's stream (checkout:outcomes:{shard}), naming the shard,
+-- and to the reply streams of the event being decided (contract v2 `reply_to`): ctx.reply_to (the
+-- event's own) and ctx.also_to (a retry's, see dedupe_state). maxlen 0 = never trimmed by us.
+local function emit_outcome(ctx, event_id, checkout_id, typ, status, reason, expires_at)
+  local f = outcome_fields(ctx, event_id, checkout_id, typ, status, reason, expires_at)
   if tonumber(ctx.maxlen) > 0 then
     redis.call('XADD', ctx.outcomes, 'MAXLEN', '~', ctx.maxlen, '*', unpack(f))
   else
@@ -73,6 +78,16 @@ end
 local function mark_decided(key, ttl, typ, status, reason, expires_at, checkout_id)
   redis.call('SET', key, 'd|' .. typ .. '|' .. status .. '|' .. (reason or '') .. '|' ..
     (expires_at and tostring(expires_at) or '') .. '|' .. checkout_id, 'EX', ttl)
+end
+
+-- The outcome a decided record keeps, as mark_decided wrote it: typ, status, reason, expires_at
+-- (nil when absent), checkout_id (last: checkout ids may hold '|'); nil for a record that kept
+-- none (not decided, or decided by a version that kept no outcome).
+local function kept_outcome(v)
+  local typ, status, reason, expires_at, checkout_id =
+    string.match(v or '', '^d|([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$')
+  if not typ then return nil end
+  return typ, status, reason ~= '' and reason or nil, expires_at ~= '' and expires_at or nil, checkout_id
 end
 
 -- An event's decision: its outcome (stream and replies) and its dedupe record, one step.
